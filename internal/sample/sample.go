@@ -7,7 +7,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 )
+
+// barcodes numbers sample items; barcodes are unique per database, and
+// items.barcode holds 20 characters.
+var barcodes atomic.Int64
 
 // Execer is the part of *sql.DB and *sql.Tx the builders use.
 type Execer interface {
@@ -119,8 +124,8 @@ func (s *Site) AddTitle(ctx context.Context, title, author, itemType string) (Ti
 		return t, err
 	}
 	res, err = s.DB.ExecContext(ctx, `INSERT INTO items (biblionumber, biblioitemnumber, barcode, homebranch, holdingbranch, itype, price, replacementprice, dateaccessioned)
-		VALUES (?, ?, CONCAT('3900', UUID_SHORT()), ?, ?, ?, 12.50, 25.00, CURDATE())`,
-		t.Biblionumber, t.Biblioitemnumber, MainLibrary, MainLibrary, itemType)
+		VALUES (?, ?, ?, ?, ?, ?, 12.50, 25.00, CURDATE())`,
+		t.Biblionumber, t.Biblioitemnumber, fmt.Sprintf("39%012d", barcodes.Add(1)), MainLibrary, MainLibrary, itemType)
 	if err != nil {
 		return t, fmt.Errorf("insert items: %w", err)
 	}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/koha-webhooks/koha-webhooks/internal/archive"
+	"github.com/koha-webhooks/koha-webhooks/internal/config"
+	"github.com/koha-webhooks/koha-webhooks/internal/delivery"
+	"github.com/koha-webhooks/koha-webhooks/internal/kohadb"
+	"github.com/koha-webhooks/koha-webhooks/internal/pass"
+	"github.com/koha-webhooks/koha-webhooks/internal/queue"
+	"github.com/koha-webhooks/koha-webhooks/internal/retry"
+	"github.com/koha-webhooks/koha-webhooks/internal/version"
+)
+
+// runFlags are the flags of `run`, named after the parameters Koha passes to
+// its before_send_messages hook.
+type runFlags struct {
+	types, letterCodes stringList
+	messageID, borrower int64
+	limit               int
+	verbose             counter
+	where               string
+	testMode            bool
+	dsn, archivePath    string
+}
+
+func newRunFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("koha-webhooks run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Var(&f.types, "type", "message transport type to handle (repeatable or comma-separated); \"webhook\" means no transport filter, \"skip_webhook\" makes the pass do nothing")
+	fs.Var(&f.letterCodes, "letter-code", "letter code to handle (repeatable or comma-separated)")
+	fs.Int64Var(&f.messageID, "message-id", 0, "handle only this message_queue.message_id")
+	fs.Int64Var(&f.borrower, "borrowernumber", 0, "handle only notices to this patron")
+	fs.IntVar(&f.limit, "limit", 0, "handle at most this many notices (0: no limit)")
+	fs.Var(&f.verbose, "v", "more log detail (repeat up to 3 times, or -v=N)")
+	fs.Var(&f.verbose, "verbose", "log detail, 0 to 3")
+	fs.StringVar(&f.where, "where", "", "accepted for compatibility with Koha's hook and ignored: SQL fragments are never executed")
+	fs.BoolVar(&f.testMode, "test-mode", false, "build and archive payloads but POST nothing and write nothing to the database")
+	fs.StringVar(&f.dsn, "dsn", "", "Koha database DSN (overrides KOHA_DB_DSN)")
+	fs.StringVar(&f.archivePath, "archive-path", "", "archive directory (overrides WEBHOOK_ARCHIVE_PATH)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: koha-webhooks run [flags]\n\nMakes one pass: delivers due retries and pending webhook notices, writes each outcome to message_queue, and exits 0 when the pass completed (even if notices failed), 1 when the database failed mid-pass, 2 on invalid settings.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nEnvironment variables:\n")
+		for _, s := range config.Specs {
+			def := ""
+			if s.Default != "" {
+				def = " (default " + s.Default + ")"
+			}
+			fmt.Fprintf(stderr, "  %-28s %s%s\n", s.Env, s.Description, def)
+		}
+	}
+	return fs
+}
+
+func runCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	var f runFlags
+	fs := newRunFlagSet(&f, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "koha-webhooks run: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+
+	settings, err := resolveRunSettings(&f, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "koha-webhooks:", err)
+		return exitUsage
+	}
+	logger := newLogger(stderr, settings.Verbose)
+	if f.where != "" {
+		logger.Warn("--where is ignored: SQL fragments are never executed", "where_length", len(f.where))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	runner, cleanup, err := newRunner(ctx, settings, logger, "cron", true)
+	if err != nil {
+		fmt.Fprintln(stderr, "koha-webhooks:", err)
+		return exitUsage
+	}
+	defer cleanup()
+
+	opts := pass.Options{Limit: f.limit, Filter: queue.Filter{LetterCodes: f.letterCodes, MessageID: f.messageID, Borrowernumber: f.borrower}}
+	opts.Filter.Types, opts.Skip = transportFilter(f.types)
+	if _, err := runner.Run(ctx, opts); err != nil {
+		fmt.Fprintln(stderr, "koha-webhooks: pass failed:", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// transportFilter turns Koha's type parameter into a filter: "webhook"
+// removes the filter and "skip_webhook" skips the pass.
+func transportFilter(types []string) (filter []string, skip bool) {
+	if slices.Contains(types, "skip_webhook") {
+		return nil, true
+	}
+	if slices.Contains(types, "webhook") {
+		return nil, false
+	}
+	return types, false
+}
+
+func resolveRunSettings(f *runFlags, getenv func(string) string) (*config.Settings, error) {
+	flagValues := map[string]string{}
+	if f.dsn != "" {
+		flagValues["database"] = f.dsn
+	}
+	if f.archivePath != "" {
+		flagValues["archive_path"] = f.archivePath
+	}
+	if f.testMode {
+		flagValues["test_mode"] = "1"
+	}
+	if f.verbose > 0 {
+		flagValues["verbose"] = fmt.Sprint(min(int(f.verbose), 3))
+	}
+	values := config.Resolve(config.MapLayer(config.SourceFlag, flagValues), config.EnvLayer(getenv))
+	settings, err := config.Build(values)
+	if err != nil {
+		return nil, err
+	}
+	if settings.DSN == "" {
+		return nil, &config.SettingError{Value: values["database"], Reason: "missing"}
+	}
+	if !settings.TestMode {
+		if err := settings.CheckDelivery(); err != nil {
+			return nil, err
+		}
+	}
+	return settings, nil
+}
+
+func newLogger(w io.Writer, verbose int) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose >= 2 {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// newRunner connects to the database, prepares the project's tables, the
+// archive directory and the delivery client, and returns a pass runner.
+func newRunner(ctx context.Context, s *config.Settings, logger *slog.Logger, iface string, logEveryPass bool) (*pass.Runner, func(), error) {
+	dbConfig, err := kohadb.ParseDSN(s.DSN)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := kohadb.Open(ctx, dbConfig)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { db.Close() }
+	fail := func(err error) (*pass.Runner, func(), error) { cleanup(); return nil, nil, err }
+
+	schema, err := kohadb.ReadSchema(ctx, db)
+	if err != nil {
+		return fail(err)
+	}
+	if !s.TestMode {
+		if err := queue.Migrate(ctx, db); err != nil {
+			return fail(err)
+		}
+	}
+	if s.ArchivePath != "" {
+		if err := archive.EnsureDir(s.ArchivePath); err != nil {
+			return fail(err)
+		}
+	}
+	q, err := queue.New(queue.Config{DB: db, Lease: s.Lease})
+	if err != nil {
+		return fail(err)
+	}
+	cfg := pass.Config{
+		DB: db, Schema: schema, Queue: q,
+		Retry:   retry.Policy{Schedule: s.RetrySchedule},
+		Payload: s.Payload, ArchiveDir: s.ArchivePath, TestMode: s.TestMode,
+		SkipOverdueCalls: s.SkipOverdueCalls, BatchSize: s.BatchSize, Concurrency: s.Concurrency,
+		Interface: iface, LogEveryPass: logEveryPass, Version: version.Version, Logger: logger,
+	}
+	if !s.TestMode {
+		client, err := delivery.New(delivery.Config{
+			AuthURL: s.AuthURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
+			NoticeURL: s.NoticeURL, CustomerID: s.CustomerID, SigningSecret: s.SigningSecret,
+			Timeout: s.Timeout, MaxConcurrency: s.Concurrency,
+		})
+		if err != nil {
+			return fail(deliverySettingError(s, err))
+		}
+		cfg.Deliverer = client
+		prev := cleanup
+		cleanup = func() { client.Close(); prev() }
+	}
+	runner, err := pass.New(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	return runner, cleanup, nil
+}
+
+// deliverySettingError names the setting behind a delivery.ConfigError.
+func deliverySettingError(s *config.Settings, err error) error {
+	var ce *delivery.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	names := map[string]string{"AuthURL": "auth_url", "ClientID": "client_id", "ClientSecret": "client_secret",
+		"NoticeURL": "notice_url", "CustomerID": "customer_id", "SigningSecret": "signing_secret"}
+	if name, ok := names[ce.Field]; ok {
+		return &config.SettingError{Value: s.Values[name], Reason: strings.TrimSpace(ce.Problem)}
+	}
+	return err
+}

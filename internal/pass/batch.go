@@ -1,0 +1,268 @@
+package pass
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/koha-webhooks/koha-webhooks/internal/delivery"
+	"github.com/koha-webhooks/koha-webhooks/internal/notice"
+	"github.com/koha-webhooks/koha-webhooks/internal/payload"
+	"github.com/koha-webhooks/koha-webhooks/internal/queue"
+	"github.com/koha-webhooks/koha-webhooks/internal/records"
+)
+
+type parseResult struct {
+	content string
+	notice  *notice.Notice
+	err     error
+}
+
+// item is one claimed notice on its way through the batch.
+type item struct {
+	claimed *queue.Claimed
+	id      int64
+	notice  *notice.Notice
+	bundle  *records.Bundle
+	body    []byte
+	outcome *queue.Outcome // set once the notice's fate is decided
+}
+
+// handle takes one claim through parse → load → build → deliver → record.
+func (p *run) handle(ctx context.Context, claim *queue.Claim, parsed map[int64]parseResult) error {
+	if len(claim.Messages) == 0 {
+		return nil
+	}
+	p.actions.start(ctx)
+	p.handled += len(claim.Messages)
+	p.summary.Claimed += len(claim.Messages)
+	if !p.cfg.TestMode {
+		stop := p.keepLease(ctx, claim.Token)
+		defer stop()
+	}
+
+	items := p.parseClaimed(claim, parsed)
+	if err := p.load(ctx, items); err != nil {
+		return err
+	}
+	p.build(items)
+	p.archiveItems(items)
+	if p.cfg.TestMode {
+		p.reportTestMode(items)
+		return nil
+	}
+	unstarted := p.deliverAll(ctx, items)
+	return p.record(ctx, claim.Token, items, unstarted)
+}
+
+func (p *run) parseClaimed(claim *queue.Claim, parsed map[int64]parseResult) []*item {
+	items := make([]*item, 0, len(claim.Messages))
+	for _, c := range claim.Messages {
+		it := &item{claimed: c, id: c.MessageID()}
+		content := c.Message.String("content")
+		pr, ok := parsed[it.id]
+		if !ok || pr.content != content {
+			// The row changed since it was selected (Koha appended a
+			// fragment) or it is a retry: parse what the claim locked.
+			n, err := notice.Parse(notice.Input{Content: content, ContentType: c.Message.String("content_type"), LetterCode: c.Message.String("letter_code")})
+			pr = parseResult{notice: n, err: err}
+		}
+		var perr *notice.ParseError
+		switch {
+		case errors.Is(pr.err, notice.ErrNotWebhook):
+			// Failure policy: fail open to Koha, because the content is no
+			// longer a webhook notice and Koha should send it as written.
+			it.outcome = &queue.Outcome{MessageID: it.id, State: queue.StateReturned}
+		case errors.As(pr.err, &perr):
+			it.outcome = p.fail(it, "WEBHOOK_PARSE_ERROR: "+perr.Error())
+		case pr.err != nil:
+			it.outcome = p.fail(it, "WEBHOOK_PARSE_ERROR: "+pr.err.Error())
+		default:
+			it.notice = pr.notice
+			for _, rej := range pr.notice.Rejected {
+				p.log.Warn("invalid id ignored", "message_id", it.id, "key", rej.Key, "value", rej.Value, "line", rej.Line)
+			}
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+func (p *run) load(ctx context.Context, items []*item) error {
+	var reqs []records.Request
+	var pending []*item
+	for _, it := range items {
+		if it.outcome == nil {
+			reqs = append(reqs, records.Request{Message: it.claimed.Message, Notice: it.notice})
+			pending = append(pending, it)
+		}
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	bundles, err := p.loader.Load(ctx, reqs)
+	if err != nil {
+		return err
+	}
+	for i, b := range bundles {
+		pending[i].bundle = b
+	}
+	return nil
+}
+
+// build decides the notices that cannot be sent and builds the payload of
+// every other one.
+func (p *run) build(items []*item) {
+	for _, it := range items {
+		b := it.bundle
+		if it.outcome != nil || b == nil {
+			continue
+		}
+		if len(b.Missing) > 0 || len(b.Foreign) > 0 {
+			p.log.Warn("records left out of notice", "message_id", it.id,
+				"missing", strings.Join(b.Missing, ", "), "other_patron", strings.Join(b.Foreign, ", "))
+		}
+		switch {
+		case b.NoData != "":
+			it.outcome = p.fail(it, "WEBHOOK_NO_DATA: "+b.NoData)
+		case p.skipPhoneCall(b):
+			it.outcome = &queue.Outcome{MessageID: it.id, State: queue.StateSkipped, FailureCode: "WEBHOOK_SKIPPED: patron has email or SMS"}
+		default:
+			it.body = payload.Build(nil, b, p.cfg.Payload)
+		}
+	}
+}
+
+// skipPhoneCall reports whether a phone notice for an overdue letter can be
+// skipped because the patron gets email or SMS.
+func (p *run) skipPhoneCall(b *records.Bundle) bool {
+	if !p.cfg.SkipOverdueCalls || b.Message.String("message_transport_type") != "phone" || b.Patron == nil {
+		return false
+	}
+	if !p.overdue[strings.ToUpper(b.Message.String("letter_code"))] {
+		return false
+	}
+	for _, column := range []string{"email", "emailpro", "B_email", "smsalertnumber"} {
+		if strings.TrimSpace(b.Patron.String(column)) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *run) fail(it *item, code string) *queue.Outcome {
+	return &queue.Outcome{MessageID: it.id, State: queue.StateFailed, FailureCode: truncate(code, 1000)}
+}
+
+// deliverAll POSTs every built payload, at most Concurrency at a time, and
+// returns the ids of notices it did not start because the pass is stopping.
+func (p *run) deliverAll(ctx context.Context, items []*item) (unstarted []int64) {
+	var send []*item
+	for _, it := range items {
+		if it.outcome == nil && it.body != nil {
+			send = append(send, it)
+		}
+	}
+	if len(send) == 0 {
+		return nil
+	}
+	if err := p.cfg.Deliverer.Token(ctx); err != nil {
+		// Failure policy: fail closed, because nothing may be POSTed
+		// without a token; the notices wait for a retry instead.
+		p.actions.write(ctx, "OAUTH_FAILED", err.Error())
+		p.log.Error("cannot obtain an access token; notices will be retried", "error", err, "notices", len(send))
+		now := p.cfg.Now()
+		for _, it := range send {
+			it.outcome = p.decide(it.claimed, delivery.Result{Err: asDeliveryError(err)}, now)
+		}
+		return nil
+	}
+
+	deliverCtx, cancel := p.graceContext(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, p.cfg.Concurrency)
+	for _, it := range send {
+		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			unstarted = append(unstarted, it.id)
+			continue
+		}
+		wg.Add(1)
+		go func(it *item) {
+			defer func() { <-sem; wg.Done() }()
+			res := p.cfg.Deliverer.Deliver(deliverCtx, delivery.Notice{MessageID: it.id, IdempotencyKey: it.claimed.IdempotencyKey, Body: it.body})
+			if res.Err != nil && res.Err.Kind == delivery.KindCanceled {
+				mu.Lock()
+				unstarted = append(unstarted, it.id)
+				mu.Unlock()
+				return
+			}
+			it.outcome = p.decide(it.claimed, res, p.cfg.Now())
+			p.summary.addDelivery(res)
+		}(it)
+	}
+	wg.Wait()
+	return unstarted
+}
+
+// graceContext returns a context for deliveries that outlives ctx by the
+// grace period, so requests in flight when a stop is requested can finish.
+func (p *run) graceContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deliverCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		p.log.Info("stop requested: finishing deliveries in flight", "grace_period", p.cfg.GracePeriod.String())
+		time.AfterFunc(p.cfg.GracePeriod, cancel)
+	})
+	return deliverCtx, func() { stop(); cancel() }
+}
+
+// keepLease extends the claim's lease every third of its length until the
+// returned function is called.
+func (p *run) keepLease(ctx context.Context, token string) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ticker := time.NewTicker(p.cfg.Queue.Lease() / 3)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+				if _, err := p.cfg.Queue.Extend(context.WithoutCancel(ctx), token); err != nil {
+					p.log.Warn("cannot extend lease", "error", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func asDeliveryError(err error) *delivery.Error {
+	var de *delivery.Error
+	if errors.As(err, &de) {
+		return de
+	}
+	return &delivery.Error{Kind: delivery.KindAuth, Err: fmt.Errorf("%w", err)}
+}

@@ -1,0 +1,106 @@
+package pass
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/koha-webhooks/koha-webhooks/internal/archive"
+)
+
+// archiveItems appends the batch's payloads to the pass's archive file,
+// creating it (and the pass log beside it) on first use.
+func (p *run) archiveItems(items []*item) {
+	if p.cfg.ArchiveDir == "" {
+		return
+	}
+	for _, it := range items {
+		if it.body == nil {
+			continue
+		}
+		if p.archive == nil && !p.openArchive() {
+			return
+		}
+		p.archive.Add(it.body)
+	}
+}
+
+func (p *run) openArchive() bool {
+	name := archive.FileName(p.summary.Started, p.summary.LibraryName)
+	w, err := archive.Create(p.cfg.ArchiveDir, name, p.cfg.Version, string(p.cfg.Payload.Format))
+	if err != nil {
+		// Failure policy: fail open, because the archive is a record of
+		// what was sent, not a condition for sending.
+		p.log.Error("cannot write archive; continuing without it", "error", err)
+		p.cfg.ArchiveDir = ""
+		return false
+	}
+	p.archive = w
+	p.summary.ArchivePath = w.Path()
+	f, err := os.OpenFile(archive.LogPath(w.Path()), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		p.log.Error("cannot write pass log beside the archive", "error", err)
+		return true
+	}
+	p.logFile = f
+	p.log = slog.New(teeHandler{p.log.Handler(), slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	p.actions.log = p.log
+	return true
+}
+
+// finish closes the archive, logs the summary and writes the closing
+// action_logs rows.
+func (p *run) finish(ctx context.Context, err error) {
+	p.summary.Finished = p.cfg.Now()
+	if p.archive != nil {
+		if cerr := p.archive.Close(); cerr != nil {
+			p.log.Error("archive incomplete", "error", cerr)
+		}
+	}
+	attrs := p.summary.attrs()
+	if p.cfg.TestMode {
+		attrs = append(attrs, "test_mode", true)
+	}
+	if p.summary.ArchivePath != "" {
+		attrs = append(attrs, "archive", p.summary.ArchivePath)
+	}
+	if err != nil {
+		p.log.Error("pass stopped by an error", append(attrs, "error", err)...)
+	} else if p.summary.Claimed > 0 || p.cfg.LogEveryPass {
+		p.log.Info("pass finished", attrs...)
+	} else {
+		p.log.Debug("pass finished", attrs...)
+	}
+	if p.actions.started {
+		p.actions.write(ctx, "DONE", "")
+		p.actions.write(ctx, "MESSAGES_PROCESSED", p.summary.actionInfo())
+	}
+	if p.logFile != nil {
+		p.logFile.Close()
+	}
+}
+
+// teeHandler sends each record to two handlers.
+type teeHandler struct{ a, b slog.Handler }
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t.a.Enabled(ctx, l) || t.b.Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if t.a.Enabled(ctx, r.Level) {
+		t.a.Handle(ctx, r.Clone())
+	}
+	if t.b.Enabled(ctx, r.Level) {
+		t.b.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (t teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return teeHandler{t.a.WithAttrs(attrs), t.b.WithAttrs(attrs)}
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{t.a.WithGroup(name), t.b.WithGroup(name)}
+}
