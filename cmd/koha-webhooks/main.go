@@ -31,6 +31,8 @@ func runMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	switch args[0] {
 	case "run":
 		return runCommand(args[1:], stdout, stderr, getenv)
+	case "demo":
+		return demoCommand(args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "koha-webhooks", version.Version)
 		return exitOK
@@ -48,6 +50,8 @@ func usage(w io.Writer) {
 
 Usage:
   koha-webhooks run [flags]    make one pass over message_queue and exit
+  koha-webhooks demo           run one pass on a throwaway database with sample
+                               notices of every shape and a local notice service
   koha-webhooks version        print the version
 
 Run "koha-webhooks run --help" for the flags and environment variables.
