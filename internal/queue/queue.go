@@ -217,7 +217,9 @@ func (q *Queue) inTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) 
 }
 
 func (q *Queue) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := q.db.BeginTx(ctx, nil)
+	// READ COMMITTED takes no gap locks, so passes claiming and recording
+	// different notices do not block each other.
+	tx, err := q.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return err
 	}
