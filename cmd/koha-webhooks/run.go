@@ -26,7 +26,7 @@ import (
 // runFlags are the flags of `run`, named after the parameters Koha passes to
 // its before_send_messages hook.
 type runFlags struct {
-	types, letterCodes stringList
+	types, letterCodes  stringList
 	messageID, borrower int64
 	limit               int
 	verbose             counter
@@ -118,36 +118,6 @@ func transportFilter(types []string) (filter []string, skip bool) {
 	return types, false
 }
 
-func resolveRunSettings(f *runFlags, getenv func(string) string) (*config.Settings, error) {
-	flagValues := map[string]string{}
-	if f.dsn != "" {
-		flagValues["database"] = f.dsn
-	}
-	if f.archivePath != "" {
-		flagValues["archive_path"] = f.archivePath
-	}
-	if f.testMode {
-		flagValues["test_mode"] = "1"
-	}
-	if f.verbose > 0 {
-		flagValues["verbose"] = fmt.Sprint(min(int(f.verbose), 3))
-	}
-	values := config.Resolve(config.MapLayer(config.SourceFlag, flagValues), config.EnvLayer(getenv))
-	settings, err := config.Build(values)
-	if err != nil {
-		return nil, err
-	}
-	if settings.DSN == "" {
-		return nil, &config.SettingError{Value: values["database"], Reason: "missing"}
-	}
-	if !settings.TestMode {
-		if err := settings.CheckDelivery(); err != nil {
-			return nil, err
-		}
-	}
-	return settings, nil
-}
-
 func newLogger(w io.Writer, verbose int) *slog.Logger {
 	level := slog.LevelInfo
 	if verbose >= 2 {
@@ -159,9 +129,12 @@ func newLogger(w io.Writer, verbose int) *slog.Logger {
 // newRunner connects to the database, prepares the project's tables, the
 // archive directory and the delivery client, and returns a pass runner.
 func newRunner(ctx context.Context, s *config.Settings, logger *slog.Logger, iface string, logEveryPass bool) (*pass.Runner, func(), error) {
-	dbConfig, err := kohadb.ParseDSN(s.DSN)
-	if err != nil {
-		return nil, nil, err
+	dbConfig := s.Database
+	if dbConfig == nil {
+		var err error
+		if dbConfig, err = kohadb.ParseDSN(s.DSN); err != nil {
+			return nil, nil, err
+		}
 	}
 	db, err := kohadb.Open(ctx, dbConfig)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/koha-webhooks/koha-webhooks/internal/payload"
 	"github.com/koha-webhooks/koha-webhooks/internal/retry"
 )
@@ -115,7 +117,10 @@ func MapLayer(source Source, m map[string]string) Layer {
 
 // Settings are the typed, validated settings.
 type Settings struct {
+	// DSN is the database setting as given; Database, when set, is the
+	// connection built from koha-conf.xml and takes its place.
 	DSN              string
+	Database         *mysql.Config
 	AuthURL          string
 	ClientID         string
 	ClientSecret     string

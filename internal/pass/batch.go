@@ -173,6 +173,9 @@ func (p *run) deliverAll(ctx context.Context, items []*item) (unstarted []int64)
 		// Failure policy: fail closed, because nothing may be POSTed
 		// without a token; the notices wait for a retry instead.
 		p.actions.write(ctx, "OAUTH_FAILED", err.Error())
+		if p.cfg.Observer != nil {
+			p.cfg.Observer.TokenFailed(err)
+		}
 		p.log.Error("cannot obtain an access token; notices will be retried", "error", err, "notices", len(send))
 		now := p.cfg.Now()
 		for _, it := range send {
@@ -205,6 +208,9 @@ func (p *run) deliverAll(ctx context.Context, items []*item) (unstarted []int64)
 			}
 			it.outcome = p.decide(it.claimed, res, p.cfg.Now())
 			p.summary.addDelivery(res)
+			if p.cfg.Observer != nil {
+				p.cfg.Observer.Delivered(it.claimed.Message, res)
+			}
 		}(it)
 	}
 	wg.Wait()

@@ -70,6 +70,22 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// Observer, when set, is told about every delivery attempt and outcome
+	// (metrics use it).
+	Observer Observer
+}
+
+// Observer receives events of a pass as they happen. Calls may come from
+// several goroutines at once.
+type Observer interface {
+	// Delivered is called after each POST with the notice's message_queue
+	// row and the result.
+	Delivered(message *kohadb.Row, res delivery.Result)
+	// Recorded is called for each outcome written to the database (in test
+	// mode, each outcome the pass would have written).
+	Recorded(message *kohadb.Row, o *queue.Outcome)
+	// TokenFailed is called when no access token could be obtained.
+	TokenFailed(err error)
 }
 
 func (c *Config) applyDefaults() error {
@@ -114,4 +130,9 @@ type Options struct {
 	Limit int
 	// Skip makes the pass do nothing (transport type "skip_webhook").
 	Skip bool
+	// AfterMessageID starts the search for new notices after this
+	// message_id, so that a poll reads only rows queued since the last one
+	// (the message_id primary key bounds the scan). Due retries are found
+	// whatever it is. Zero scans the whole table.
+	AfterMessageID int64
 }

@@ -87,6 +87,9 @@ func (p *run) record(ctx context.Context, token string, items []*item, unstarted
 	for _, it := range items {
 		if it.outcome != nil && !gone[it.id] {
 			p.summary.addOutcome(it.claimed.Message, it.outcome)
+			if p.cfg.Observer != nil {
+				p.cfg.Observer.Recorded(it.claimed.Message, it.outcome)
+			}
 		}
 	}
 	if len(unstarted) > 0 {
@@ -106,6 +109,9 @@ func (p *run) reportTestMode(items []*item) {
 			o = &queue.Outcome{MessageID: it.id, State: queue.StateSent}
 		}
 		p.summary.addOutcome(it.claimed.Message, o)
+		if p.cfg.Observer != nil {
+			p.cfg.Observer.Recorded(it.claimed.Message, o)
+		}
 		if o.FailureCode != "" {
 			p.log.Info("test mode: notice would end", "message_id", it.id, "failure_code", o.FailureCode)
 		}

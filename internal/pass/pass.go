@@ -109,7 +109,8 @@ func (p *run) claimLoop(ctx context.Context) error {
 		}
 	}
 
-	var after int64
+	after := p.opts.AfterMessageID
+	p.summary.LastMessageID = after
 	for !p.done(ctx) {
 		candidates, err := p.cfg.Queue.Scan(ctx, p.opts.Filter, after, p.cfg.BatchSize)
 		if err != nil {
@@ -119,6 +120,7 @@ func (p *run) claimLoop(ctx context.Context) error {
 			return nil
 		}
 		after = candidates[len(candidates)-1].MessageID
+		p.summary.LastMessageID = after
 		if err := p.handleCandidates(ctx, candidates); err != nil {
 			return err
 		}

@@ -42,6 +42,9 @@ type Summary struct {
 
 	ArchivePath string
 	LibraryName string
+	// LastMessageID is the highest message_id the search for new notices
+	// reached; the next poll can start after it.
+	LastMessageID int64
 }
 
 func newSummary(now time.Time) *Summary {
