@@ -62,6 +62,11 @@ var Specs = []Spec{
 	{Name: "timeout", Env: "WEBHOOK_TIMEOUT", Default: "60s", Description: "total time allowed for one POST (Go duration)"},
 	{Name: "concurrency", Env: "WEBHOOK_CONCURRENCY", Default: "16", Description: "deliveries in flight at once"},
 	{Name: "batch_size", Env: "WEBHOOK_BATCH_SIZE", Default: "500", Description: "notices claimed and loaded together"},
+	{Name: "poll_interval", Env: "WEBHOOK_POLL_INTERVAL", Default: "5s", Description: "serve: how often to look for new notices (Go duration)"},
+	{Name: "full_scan_interval", Env: "WEBHOOK_FULL_SCAN_INTERVAL", Default: "5m", Description: "serve: how often to scan all of message_queue for notices set back to pending (Go duration)"},
+	{Name: "listen", Env: "WEBHOOK_LISTEN", Default: "127.0.0.1:8090", Description: "serve: address of the inbound API, /metrics, /healthz and /readyz"},
+	{Name: "log_format", Env: "WEBHOOK_LOG_FORMAT", Default: "text", Description: "log format: text or json"},
+	{Name: "api_tokens", Env: "WEBHOOK_API_TOKENS", Secret: true, Description: "serve: comma-separated bearer tokens accepted by the inbound API besides Koha API keys and staff logins"},
 }
 
 // Value is a resolved setting.
