@@ -153,7 +153,9 @@ func (p *run) skipPhoneCall(b *records.Bundle) bool {
 	return false
 }
 
+// fail returns a final failure that involved no delivery attempt.
 func (p *run) fail(it *item, code string) *queue.Outcome {
+	p.log.Warn("notice failed", "message_id", it.id, "failure_code", code)
 	return &queue.Outcome{MessageID: it.id, State: queue.StateFailed, FailureCode: truncate(code, 1000)}
 }
 

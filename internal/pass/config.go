@@ -54,8 +54,8 @@ type Config struct {
 	BatchSize int
 	// Concurrency bounds the deliveries in flight. Default 16.
 	Concurrency int
-	// GracePeriod is how long in-flight deliveries may run after the pass is
-	// told to stop. Default 30s.
+	// GracePeriod is how long in-flight deliveries may run after a stop is
+	// requested. Default 30s.
 	GracePeriod time.Duration
 	// Interface is written to action_logs.interface: "cron" for run,
 	// "daemon" for serve. Default "cron".
@@ -70,7 +70,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
-	// Observer, when set, is told about every delivery attempt and outcome
+	// Observer, when set, receives every delivery attempt and outcome
 	// (metrics use it).
 	Observer Observer
 }
