@@ -3,7 +3,7 @@ package pass_test
 import (
 	"context"
 	"fmt"
-		"log/slog"
+	"log/slog"
 	"testing"
 	"time"
 

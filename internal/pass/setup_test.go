@@ -28,11 +28,11 @@ type fixture struct {
 	service *noticeservice.Service
 	config  pass.Config
 
-	ada, bob      int64 // patrons
-	hobbit, dune  sample.Title
-	adaLoan       int64 // issue_id of Ada's loan of hobbit
-	bobLoan       int64 // issue_id of Bob's loan of dune
-	adaHold       int64 // reserve_id of Ada's hold on dune
+	ada, bob     int64 // patrons
+	hobbit, dune sample.Title
+	adaLoan      int64 // issue_id of Ada's loan of hobbit
+	bobLoan      int64 // issue_id of Bob's loan of dune
+	adaHold      int64 // reserve_id of Ada's hold on dune
 }
 
 // setup builds the fixture; edit adjusts the pass configuration.

@@ -66,9 +66,9 @@ func (s *textSet) add(code string) {
 
 // batchIDs collects the ids of every table a batch reads.
 type batchIDs struct {
-	checkouts, holds                     *intSet
+	checkouts, holds                       *intSet
 	items, biblios, biblioitems, borrowers *intSet
-	branches, itemtypes, reasons         *textSet
+	branches, itemtypes, reasons           *textSet
 }
 
 func collectNoticeIDs(reqs []Request) *batchIDs {

@@ -27,17 +27,17 @@ type Loader struct {
 
 // tables holds the rows of one batch, keyed by primary key.
 type tables struct {
-	issues, oldIssues       map[int64]*kohadb.Row
-	reserves, oldReserves   map[int64]*kohadb.Row
-	items                   map[int64]*kohadb.Row
-	biblios                 map[int64]*kohadb.Row
-	biblioitems             map[int64]*kohadb.Row
-	biblioitemsByBiblio     map[int64]*kohadb.Row
-	borrowers               map[int64]*kohadb.Row
-	balances                map[int64][]byte
-	branches                map[string]*kohadb.Row
-	itemtypes               map[string]*kohadb.Row
-	cancellationReasons     map[string][]byte
+	issues, oldIssues     map[int64]*kohadb.Row
+	reserves, oldReserves map[int64]*kohadb.Row
+	items                 map[int64]*kohadb.Row
+	biblios               map[int64]*kohadb.Row
+	biblioitems           map[int64]*kohadb.Row
+	biblioitemsByBiblio   map[int64]*kohadb.Row
+	borrowers             map[int64]*kohadb.Row
+	balances              map[int64][]byte
+	branches              map[string]*kohadb.Row
+	itemtypes             map[string]*kohadb.Row
+	cancellationReasons   map[string][]byte
 }
 
 // Load returns one Bundle per request, in order. It fails only when the
