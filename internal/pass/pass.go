@@ -97,7 +97,7 @@ func (p *run) prepare(ctx context.Context) error {
 // claimLoop handles due retries, then new notices, batch by batch.
 func (p *run) claimLoop(ctx context.Context) error {
 	for !p.done(ctx) && !p.cfg.TestMode {
-		claim, err := p.cfg.Queue.ClaimDue(ctx, p.opts.Filter, p.nextBatchSize())
+		claim, err := p.cfg.Queue.ClaimDue(ctx, p.opts.Filter, p.nextBatchSize(), p.summary.Started)
 		if err != nil {
 			return err
 		}

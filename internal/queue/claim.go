@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/koha-webhooks/koha-webhooks/internal/kohadb"
 )
@@ -67,15 +68,16 @@ func (q *Queue) insertClaims(ctx context.Context, tx *sql.Tx, claim *Claim) erro
 	return err
 }
 
-// ClaimDue claims up to limit notices whose retry is due or whose previous
-// claim's lease has expired (a pass that died or stalled). The notices keep
-// their idempotency key and attempt count; the new token fences out the
-// previous holder.
-func (q *Queue) ClaimDue(ctx context.Context, f Filter, limit int) (*Claim, error) {
+// ClaimDue claims up to limit notices whose retry was due at dueBy or whose
+// previous claim's lease has expired (a pass that died or stalled). A pass
+// passes its start time as dueBy, so a notice it retried itself waits for
+// the next pass. The notices keep their idempotency key and attempt count;
+// the new token fences out the previous holder.
+func (q *Queue) ClaimDue(ctx context.Context, f Filter, limit int, dueBy time.Time) (*Claim, error) {
 	claim := &Claim{Token: newToken()}
 	err := q.inTx(ctx, "claim due retries", func(tx *sql.Tx) error {
 		claim.Messages = nil
-		ids, err := q.lockDue(ctx, tx, f, limit)
+		ids, err := q.lockDue(ctx, tx, f, limit, dueBy)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
@@ -102,10 +104,9 @@ func (q *Queue) ClaimDue(ctx context.Context, f Filter, limit int) (*Claim, erro
 	return claim, nil
 }
 
-func (q *Queue) lockDue(ctx context.Context, tx *sql.Tx, f Filter, limit int) ([]int64, error) {
-	now := dbTime(q.now())
+func (q *Queue) lockDue(ctx context.Context, tx *sql.Tx, f Filter, limit int, dueBy time.Time) ([]int64, error) {
 	where, fargs := f.where("mq.")
-	args := append([]any{now, now}, fargs...)
+	args := append([]any{dbTime(dueBy), dbTime(q.now())}, fargs...)
 	args = append(args, limit)
 	rows, err := tx.QueryContext(ctx, `SELECT d.message_id FROM koha_webhooks_deliveries d
 		JOIN message_queue mq ON mq.message_id = d.message_id
