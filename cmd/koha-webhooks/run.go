@@ -32,7 +32,8 @@ type runFlags struct {
 	verbose             counter
 	where               string
 	testMode            bool
-	dsn, archivePath    string
+	archivePath         string
+	sourceFlags         // --dsn, --koha-conf, --instance
 }
 
 func newRunFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
@@ -47,11 +48,13 @@ func newRunFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Var(&f.verbose, "verbose", "log detail, 0 to 3")
 	fs.StringVar(&f.where, "where", "", "accepted for compatibility with Koha's hook and ignored: SQL fragments are never executed")
 	fs.BoolVar(&f.testMode, "test-mode", false, "build and archive payloads but POST nothing and write nothing to the database")
-	fs.StringVar(&f.dsn, "dsn", "", "Koha database DSN (overrides KOHA_DB_DSN)")
+	f.sourceFlags.register(fs)
 	fs.StringVar(&f.archivePath, "archive-path", "", "archive directory (overrides WEBHOOK_ARCHIVE_PATH)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: koha-webhooks run [flags]\n\nMakes one pass: delivers due retries and pending webhook notices, writes each outcome to message_queue, and exits 0 when the pass completed (even if notices failed), 1 when the database failed mid-pass, 2 on invalid settings.\n\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nSettings come from flags, environment variables, the settings stored in Koha's database, "+
+			"koha-conf.xml and defaults, in that order; \"koha-webhooks config show\" prints each one's value and source.\n")
 		fmt.Fprintf(stderr, "\nEnvironment variables:\n")
 		for _, s := range config.Specs {
 			def := ""

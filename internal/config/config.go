@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/koha-webhooks/koha-webhooks/internal/kohaconf"
 	"github.com/koha-webhooks/koha-webhooks/internal/payload"
 	"github.com/koha-webhooks/koha-webhooks/internal/retry"
 )
@@ -44,6 +45,8 @@ type Spec struct {
 
 // Specs lists every setting.
 var Specs = []Spec{
+	{Name: "koha_conf", Env: "KOHA_CONF", Description: "path of the Koha instance's koha-conf.xml, read for the database connection, encryption_key and webhook_* settings"},
+	{Name: "instance", Env: "KOHA_INSTANCE", Description: "Koha instance name: reads " + kohaconf.DefaultSitesDir + "/NAME/koha-conf.xml unless koha_conf is set, and archives to /var/lib/koha/NAME/webhook_notifications_archive by default"},
 	{Name: "database", Env: "KOHA_DB_DSN", Description: "Koha database as a Go MySQL driver DSN, e.g. koha_lib:pw@tcp(127.0.0.1:3306)/koha_lib (default: the database settings of koha-conf.xml)", Secret: true},
 	{Name: "auth_url", Env: "WEBHOOK_AUTH_URL", KohaConf: "webhook_auth_url", Credential: "auth_url", Description: "OAuth2 token endpoint (client credentials grant)"},
 	{Name: "client_id", Env: "WEBHOOK_CLIENT_ID", KohaConf: "webhook_client_id", Credential: "client_id", Description: "OAuth2 client id"},
@@ -55,7 +58,7 @@ var Specs = []Spec{
 	{Name: "test_mode", Env: "WEBHOOK_TEST_MODE", KohaConf: "webhook_test_mode", Default: "0", Description: "1: build and archive payloads, POST nothing, write nothing to the database"},
 	{Name: "verbose", Env: "WEBHOOK_VERBOSE", KohaConf: "webhook_verbose", Default: "0", Description: "log detail, 0 to 3"},
 	{Name: "payload_format", Env: "WEBHOOK_PAYLOAD_FORMAT", PluginData: "payload_format", Default: "full", Description: "full (the notice's rows) or minimal (ids only)"},
-	{Name: "json_values", Env: "WEBHOOK_JSON_VALUES", Default: "typed", Description: "typed (numbers as JSON numbers) or strings (every value a string, as the Perl plugin sent)"},
+	{Name: "json_values", Env: "WEBHOOK_JSON_VALUES", KohaConf: "webhook_json_values", PluginData: "json_values", Default: "typed", Description: "typed (numbers as JSON numbers) or strings (every value a string, as the Perl plugin sent)"},
 	{Name: "skip_overdue_calls", Env: "WEBHOOK_SKIP_OVERDUE_CALLS", PluginData: "skip_odue_if_other_if_sms_or_email", Default: "0", Description: "1: skip phone notices for overdue letters when the patron has email or SMS"},
 	{Name: "lease", Env: "WEBHOOK_LEASE", Default: "5m", Description: "how long a claimed notice is held before another pass may take it (Go duration)"},
 	{Name: "retry_schedule", Env: "WEBHOOK_RETRY_SCHEDULE", Default: "5s,5m,30m,2h,5h,10h,14h,20h,24h", Description: "delays between delivery attempts, comma-separated Go durations"},
@@ -122,8 +125,9 @@ func MapLayer(source Source, m map[string]string) Layer {
 
 // Settings are the typed, validated settings.
 type Settings struct {
-	// DSN is the database setting as given; Database, when set, is the
-	// connection built from koha-conf.xml and takes its place.
+	// DSN is the database setting as given, "" when the connection comes
+	// from koha-conf.xml. Database, when set, is the connection to use:
+	// Sources.Settings sets it from DSN or from koha-conf.xml.
 	DSN              string
 	Database         *mysql.Config
 	AuthURL          string
@@ -146,24 +150,38 @@ type Settings struct {
 	Values map[string]Value
 }
 
-// SettingError names a setting that is missing or invalid and says how to
-// set it.
+// SettingError names a setting that is missing or invalid and gives the
+// fix.
 type SettingError struct {
 	Value  Value
 	Reason string
+	// Hint, when set, is a further way to fix the setting, such as naming
+	// the Koha instance for the database.
+	Hint string
 }
 
 func (e *SettingError) Error() string {
-	where := e.Value.Spec.Env
-	if e.Value.Source != SourceEnv && e.Value.Source != SourceDefault && e.Value.Source != "" {
-		where += " (value from " + string(e.Value.Source) + ")"
+	spec := e.Value.Spec
+	message := fmt.Sprintf("setting %s is %s; ", spec.Name, e.Reason)
+	switch e.Value.Source {
+	case SourceDatabase:
+		message += fmt.Sprintf("the value is stored in Koha (%s): change it with \"koha-webhooks config set %s=...\" or override it with %s",
+			e.Value.Origin(), spec.Name, spec.Env)
+	case SourceKohaConf:
+		message += fmt.Sprintf("the value comes from <%s> in koha-conf.xml: fix it there or override it with %s", spec.KohaConf, spec.Env)
+	case SourceFlag:
+		message += "set " + spec.Env + " (value from flag)"
+	default:
+		message += "set " + spec.Env
 	}
-	return fmt.Sprintf("setting %s is %s; set %s", e.Value.Spec.Name, e.Reason, where)
+	if e.Hint != "" {
+		message += ", " + e.Hint
+	}
+	return message
 }
 
-// Build parses and validates resolved values. Delivery settings are
-// required unless requireDelivery is false (test mode and read-only
-// commands).
+// Build parses and validates resolved values. It does not require the
+// delivery settings; CheckDelivery does.
 func Build(values map[string]Value) (*Settings, error) {
 	s := &Settings{Values: values}
 	var err error
