@@ -31,8 +31,14 @@ func runMain(args []string, stdout, stderr io.Writer, getenv func(string) string
 	switch args[0] {
 	case "run":
 		return runCommand(args[1:], stdout, stderr, getenv)
+	case "serve":
+		return serveCommand(args[1:], stderr, getenv)
 	case "demo":
 		return demoCommand(args[1:], stdout, stderr, getenv)
+	case "config":
+		return configCommand(args[1:], stdout, stderr, getenv)
+	case "preview":
+		return previewCommand(args[1:], stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "koha-webhooks", version.Version)
 		return exitOK
@@ -50,11 +56,18 @@ func usage(w io.Writer) {
 
 Usage:
   koha-webhooks run [flags]    make one pass over message_queue and exit
+  koha-webhooks serve [flags]  deliver notices continuously for one or more Koha
+                               instances and serve the inbound API and /metrics
   koha-webhooks demo           run one pass on a throwaway database with sample
                                notices of every shape and a local notice service
+  koha-webhooks config show|set|migrate|check
+                               show, store, migrate or check the settings
+  koha-webhooks preview --message-id N
+                               print one notice's payload and outcome, changing nothing
   koha-webhooks version        print the version
 
-Run "koha-webhooks run --help" for the flags and environment variables.
+Run "koha-webhooks run --help" or "koha-webhooks serve --help" for the flags
+and environment variables.
 `, version.Version)
 }
 
