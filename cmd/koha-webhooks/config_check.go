@@ -14,6 +14,7 @@ import (
 	"github.com/koha-webhooks/koha-webhooks/internal/config"
 	"github.com/koha-webhooks/koha-webhooks/internal/delivery"
 	"github.com/koha-webhooks/koha-webhooks/internal/kohadb"
+	"github.com/koha-webhooks/koha-webhooks/internal/site"
 )
 
 // checkReport prints one line per step of `config check`.
@@ -204,7 +205,7 @@ func checkToken(ctx context.Context, r *checkReport, settings *config.Settings) 
 		Timeout: settings.Timeout,
 	})
 	if err != nil {
-		r.fail("access token", deliverySettingError(settings, err), "")
+		r.fail("access token", site.DeliverySettingError(settings, err), "")
 		return
 	}
 	defer client.Close()

@@ -10,17 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"syscall"
 
-	"github.com/koha-webhooks/koha-webhooks/internal/archive"
 	"github.com/koha-webhooks/koha-webhooks/internal/config"
-	"github.com/koha-webhooks/koha-webhooks/internal/delivery"
-	"github.com/koha-webhooks/koha-webhooks/internal/kohadb"
 	"github.com/koha-webhooks/koha-webhooks/internal/pass"
 	"github.com/koha-webhooks/koha-webhooks/internal/queue"
-	"github.com/koha-webhooks/koha-webhooks/internal/retry"
-	"github.com/koha-webhooks/koha-webhooks/internal/version"
+	"github.com/koha-webhooks/koha-webhooks/internal/site"
 )
 
 // runFlags are the flags of `run`, named after the parameters Koha passes to
@@ -93,16 +88,16 @@ func runCommand(args []string, stdout, stderr io.Writer, getenv func(string) str
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	runner, cleanup, err := newRunner(ctx, settings, logger, "cron", true)
+	opened, err := site.Open(ctx, settings, site.Options{Interface: "cron", LogEveryPass: true, Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "koha-webhooks:", err)
 		return exitUsage
 	}
-	defer cleanup()
+	defer opened.Close()
 
 	opts := pass.Options{Limit: f.limit, Filter: queue.Filter{LetterCodes: f.letterCodes, MessageID: f.messageID, Borrowernumber: f.borrower}}
 	opts.Filter.Types, opts.Skip = transportFilter(f.types)
-	if _, err := runner.Run(ctx, opts); err != nil {
+	if _, err := opened.Runner.Run(ctx, opts); err != nil {
 		fmt.Fprintln(stderr, "koha-webhooks: pass failed:", err)
 		return exitFailed
 	}
@@ -127,80 +122,4 @@ func newLogger(w io.Writer, verbose int) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// newRunner connects to the database, prepares the project's tables, the
-// archive directory and the delivery client, and returns a pass runner.
-func newRunner(ctx context.Context, s *config.Settings, logger *slog.Logger, iface string, logEveryPass bool) (*pass.Runner, func(), error) {
-	dbConfig := s.Database
-	if dbConfig == nil {
-		var err error
-		if dbConfig, err = kohadb.ParseDSN(s.DSN); err != nil {
-			return nil, nil, err
-		}
-	}
-	db, err := kohadb.Open(ctx, dbConfig)
-	if err != nil {
-		return nil, nil, err
-	}
-	cleanup := func() { db.Close() }
-	fail := func(err error) (*pass.Runner, func(), error) { cleanup(); return nil, nil, err }
-
-	schema, err := kohadb.ReadSchema(ctx, db)
-	if err != nil {
-		return fail(err)
-	}
-	if !s.TestMode {
-		if err := queue.Migrate(ctx, db); err != nil {
-			return fail(err)
-		}
-	}
-	if s.ArchivePath != "" {
-		if err := archive.EnsureDir(s.ArchivePath); err != nil {
-			return fail(err)
-		}
-	}
-	q, err := queue.New(queue.Config{DB: db, Lease: s.Lease})
-	if err != nil {
-		return fail(err)
-	}
-	cfg := pass.Config{
-		DB: db, Schema: schema, Queue: q,
-		Retry:   retry.Policy{Schedule: s.RetrySchedule},
-		Payload: s.Payload, ArchiveDir: s.ArchivePath, TestMode: s.TestMode,
-		SkipOverdueCalls: s.SkipOverdueCalls, BatchSize: s.BatchSize, Concurrency: s.Concurrency,
-		Interface: iface, LogEveryPass: logEveryPass, Version: version.Version, Logger: logger,
-	}
-	if !s.TestMode {
-		client, err := delivery.New(delivery.Config{
-			AuthURL: s.AuthURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-			NoticeURL: s.NoticeURL, CustomerID: s.CustomerID, SigningSecret: s.SigningSecret,
-			Timeout: s.Timeout, MaxConcurrency: s.Concurrency,
-		})
-		if err != nil {
-			return fail(deliverySettingError(s, err))
-		}
-		cfg.Deliverer = client
-		prev := cleanup
-		cleanup = func() { client.Close(); prev() }
-	}
-	runner, err := pass.New(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	return runner, cleanup, nil
-}
-
-// deliverySettingError names the setting behind a delivery.ConfigError.
-func deliverySettingError(s *config.Settings, err error) error {
-	var ce *delivery.ConfigError
-	if !errors.As(err, &ce) {
-		return err
-	}
-	names := map[string]string{"AuthURL": "auth_url", "ClientID": "client_id", "ClientSecret": "client_secret",
-		"NoticeURL": "notice_url", "CustomerID": "customer_id", "SigningSecret": "signing_secret"}
-	if name, ok := names[ce.Field]; ok {
-		return &config.SettingError{Value: s.Values[name], Reason: strings.TrimSpace(ce.Problem)}
-	}
-	return err
 }

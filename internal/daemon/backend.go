@@ -8,116 +8,47 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/koha-webhooks/koha-webhooks/internal/archive"
 	"github.com/koha-webhooks/koha-webhooks/internal/config"
 	"github.com/koha-webhooks/koha-webhooks/internal/delivery"
 	"github.com/koha-webhooks/koha-webhooks/internal/inbound"
-	"github.com/koha-webhooks/koha-webhooks/internal/kohadb"
 	"github.com/koha-webhooks/koha-webhooks/internal/metrics"
-	"github.com/koha-webhooks/koha-webhooks/internal/pass"
 	"github.com/koha-webhooks/koha-webhooks/internal/queue"
-	"github.com/koha-webhooks/koha-webhooks/internal/retry"
-	"github.com/koha-webhooks/koha-webhooks/internal/version"
+	"github.com/koha-webhooks/koha-webhooks/internal/site"
 )
 
-// backend is a started instance: its database, pass runner and inbound
-// API.
+// backend is a started instance: its opened site and inbound API.
 type backend struct {
-	db     *sql.DB
-	runner *pass.Runner
-	api    http.Handler
-	serve  serveSettings
-	client *delivery.Client
+	*site.Site
+	db    *sql.DB
+	api   http.Handler
+	serve serveSettings
 }
 
-func (b *backend) close() {
-	b.client.Close()
-	b.db.Close()
-}
+func (b *backend) close() { b.Close() }
 
-// openBackend validates an instance's settings, connects to its database,
-// creates the project's tables and builds the pass runner and inbound API.
+// openBackend validates an instance's settings, opens its site (database,
+// the project's and the inbound API's tables, pass runner) and builds the
+// inbound API.
 func openBackend(ctx context.Context, s *config.Settings, obs *metrics.Instance, log *slog.Logger, grace time.Duration) (*backend, error) {
 	serve, err := parseServeSettings(s)
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	b := &backend{db: db, serve: serve}
-	if err := b.build(ctx, s, obs, log, grace); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return b, nil
-}
-
-func openDatabase(ctx context.Context, s *config.Settings) (*sql.DB, error) {
-	dbConfig := s.Database
-	if dbConfig == nil {
-		var err error
-		if dbConfig, err = kohadb.ParseDSN(s.DSN); err != nil {
-			return nil, err
-		}
-	}
-	db, err := kohadb.Open(ctx, dbConfig)
-	if err != nil {
-		return nil, err
-	}
-	if err := queue.Migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := inbound.Migrate(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
-}
-
-func (b *backend) build(ctx context.Context, s *config.Settings, obs *metrics.Instance, log *slog.Logger, grace time.Duration) error {
-	schema, err := kohadb.ReadSchema(ctx, b.db)
-	if err != nil {
-		return err
-	}
-	if s.ArchivePath != "" {
-		if err := archive.EnsureDir(s.ArchivePath); err != nil {
-			return err
-		}
-	}
-	q, err := queue.New(queue.Config{DB: b.db, Lease: s.Lease})
-	if err != nil {
-		return err
-	}
-	b.client, err = delivery.New(delivery.Config{
-		AuthURL: s.AuthURL, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-		NoticeURL: s.NoticeURL, CustomerID: s.CustomerID, SigningSecret: s.SigningSecret,
-		Timeout: s.Timeout, MaxConcurrency: s.Concurrency,
+	opened, err := site.Open(ctx, s, site.Options{
+		Interface: "daemon", GracePeriod: grace, Observer: obs, Logger: log, Migrate: inbound.Migrate,
 		Transport: obs.CountTokenRequests(newTransport(s.Concurrency), s.AuthURL),
 	})
 	if err != nil {
-		return deliverySettingError(s, err)
+		return nil, err
 	}
-	b.runner, err = pass.New(pass.Config{
-		DB: b.db, Schema: schema, Queue: q, Deliverer: b.client,
-		Retry:   retry.Policy{Schedule: s.RetrySchedule},
-		Payload: s.Payload, ArchiveDir: s.ArchivePath,
-		SkipOverdueCalls: s.SkipOverdueCalls, BatchSize: s.BatchSize, Concurrency: s.Concurrency,
-		GracePeriod: grace, Interface: "daemon", LogEveryPass: false,
-		Version: version.Version, Logger: log, Observer: obs,
-	})
-	if err == nil {
-		b.api, err = newInboundAPI(b.db, s, b.serve.apiTokens, log)
+	b := &backend{Site: opened, db: opened.DB, serve: serve}
+	if b.api, err = newInboundAPI(b.db, s, serve.apiTokens, log); err != nil {
+		opened.Close()
+		return nil, err
 	}
-	if err != nil {
-		b.client.Close()
-	}
-	return err
+	return b, nil
 }
 
 func newInboundAPI(db *sql.DB, s *config.Settings, tokens []string, log *slog.Logger) (http.Handler, error) {
@@ -145,20 +76,6 @@ func newTransport(concurrency int) *http.Transport {
 	t.MaxIdleConnsPerHost = concurrency
 	t.TLSHandshakeTimeout = delivery.DefaultConnectTimeout
 	return t
-}
-
-// deliverySettingError names the setting behind a delivery.ConfigError.
-func deliverySettingError(s *config.Settings, err error) error {
-	var ce *delivery.ConfigError
-	if !errors.As(err, &ce) {
-		return err
-	}
-	names := map[string]string{"AuthURL": "auth_url", "ClientID": "client_id", "ClientSecret": "client_secret",
-		"NoticeURL": "notice_url", "CustomerID": "customer_id", "SigningSecret": "signing_secret"}
-	if name, ok := names[ce.Field]; ok {
-		return &config.SettingError{Value: value(s, name), Reason: strings.TrimSpace(ce.Problem)}
-	}
-	return err
 }
 
 // head holds the values a poll reads before its pass.

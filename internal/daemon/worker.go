@@ -141,7 +141,7 @@ func (w *worker) poll(ctx context.Context, b *backend, full bool) error {
 	}
 	w.metrics.SetSessionZone(h.zone)
 
-	summary, err := b.runner.Run(ctx, pass.Options{AfterMessageID: after})
+	summary, err := b.Runner.Run(ctx, pass.Options{AfterMessageID: after})
 	if ctx.Err() != nil {
 		// Stopping: the pass released what it did not start.
 		return nil
