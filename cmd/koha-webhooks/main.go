@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -105,4 +107,21 @@ func (c *counter) Set(v string) error {
 		*c = counter(n)
 	}
 	return nil
+}
+
+// parseArgs parses a subcommand's flags and rejects positional arguments.
+// When ok is false the command returns code: exitOK after --help,
+// exitUsage on an invalid command line.
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return exitUsage, false
+	}
+	return exitOK, true
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,15 +64,8 @@ func newRunFlagSet(f *runFlags, stderr io.Writer) *flag.FlagSet {
 func runCommand(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	var f runFlags
 	fs := newRunFlagSet(&f, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "koha-webhooks run: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseArgs(fs, args, stderr); !ok {
+		return code
 	}
 
 	settings, err := resolveRunSettings(&f, getenv)

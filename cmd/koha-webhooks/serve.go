@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,15 +82,8 @@ func serveCommand(args []string, stderr io.Writer, getenv func(string) string) i
 func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
 	var f serveFlags
 	fs := newServeFlagSet(&f, stderr)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "koha-webhooks serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := parseArgs(fs, args, stderr); !ok {
+		return code
 	}
 
 	process, err := resolveServeProcess(&f, getenv)
