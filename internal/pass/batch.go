@@ -31,7 +31,17 @@ type item struct {
 	outcome *queue.Outcome // set once the notice's fate is decided
 }
 
-// handle takes one claim through parse → load → build → deliver → record.
+// batch is a claim that has been parsed, loaded and built, waiting to be
+// delivered and recorded.
+type batch struct {
+	token     string
+	items     []*item
+	stopLease func()
+}
+
+// handle takes one claim through parse → load → build and hands it to the
+// delivery stage, which delivers and records it while the next claim is
+// prepared.
 func (p *run) handle(ctx context.Context, claim *queue.Claim, parsed map[int64]parseResult) error {
 	if len(claim.Messages) == 0 {
 		return nil
@@ -39,23 +49,69 @@ func (p *run) handle(ctx context.Context, claim *queue.Claim, parsed map[int64]p
 	p.actions.start(ctx)
 	p.handled += len(claim.Messages)
 	p.summary.Claimed += len(claim.Messages)
+	b := &batch{token: claim.Token, stopLease: func() {}}
 	if !p.cfg.TestMode {
-		stop := p.keepLease(ctx, claim.Token)
-		defer stop()
+		b.stopLease = p.keepLease(ctx, claim.Token)
 	}
 
-	items := p.parseClaimed(claim, parsed)
-	if err := p.load(ctx, items); err != nil {
+	b.items = p.parseClaimed(claim, parsed)
+	if err := p.load(ctx, b.items); err != nil {
+		p.abandon(ctx, b)
 		return err
 	}
-	p.build(items)
-	p.archiveItems(items)
+	p.build(b.items)
+	p.archiveItems(b.items)
 	if p.cfg.TestMode {
-		p.reportTestMode(items)
+		p.reportTestMode(b.items)
 		return nil
 	}
-	unstarted := p.deliverAll(ctx, items)
-	return p.record(ctx, claim.Token, items, unstarted)
+	select {
+	case p.batches <- b:
+		return nil
+	case <-p.deliveryFailed:
+		p.abandon(ctx, b)
+		return errDeliveryStage
+	}
+}
+
+// errDeliveryStage stops preparing batches after the delivery stage failed;
+// that stage reports its own error.
+var errDeliveryStage = errors.New("delivery stage stopped")
+
+// deliverBatches delivers and records prepared batches until the channel
+// closes. After a failure it returns the claims of the remaining batches
+// to the queue.
+func (p *run) deliverBatches(ctx context.Context) error {
+	var failed error
+	for b := range p.batches {
+		if failed != nil {
+			p.abandon(ctx, b)
+			continue
+		}
+		unstarted := p.deliverAll(ctx, b.items)
+		failed = p.record(ctx, b.token, b.items, unstarted)
+		b.stopLease()
+		if failed != nil {
+			close(p.deliveryFailed)
+		}
+	}
+	return failed
+}
+
+// abandon gives up a prepared batch: its notices stay claimed ('deleted',
+// never pending) and are released to the next pass.
+func (p *run) abandon(ctx context.Context, b *batch) {
+	b.stopLease()
+	ids := make([]int64, len(b.items))
+	for i, it := range b.items {
+		ids[i] = it.id
+	}
+	// Failure policy: fail open to the lease, because if even the release
+	// fails the notices are taken over once their lease expires.
+	if err := p.cfg.Queue.Release(context.WithoutCancel(ctx), b.token, ids); err != nil {
+		p.log.Warn("cannot release claims; they are retried when their lease expires", "error", err, "notices", len(ids))
+	}
+	p.summary.addReleased(len(ids))
 }
 
 func (p *run) parseClaimed(claim *queue.Claim, parsed map[int64]parseResult) []*item {

@@ -93,7 +93,7 @@ func (p *run) record(ctx context.Context, token string, items []*item, unstarted
 		}
 	}
 	if len(unstarted) > 0 {
-		p.summary.Released += len(unstarted)
+		p.summary.addReleased(len(unstarted))
 		return retryDB(writeCtx, p.log, "release claims", func() error {
 			return p.cfg.Queue.Release(writeCtx, token, unstarted)
 		})

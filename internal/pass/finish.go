@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"github.com/koha-webhooks/koha-webhooks/internal/archive"
 )
@@ -43,8 +44,7 @@ func (p *run) openArchive() bool {
 		return true
 	}
 	p.logFile = f
-	p.log = slog.New(teeHandler{p.log.Handler(), slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug})})
-	p.actions.log = p.log
+	p.passLog.set(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return true
 }
 
@@ -78,6 +78,38 @@ func (p *run) finish(ctx context.Context, err error) {
 	if p.logFile != nil {
 		p.logFile.Close()
 	}
+}
+
+// lateHandler forwards records to a handler set once the pass log file
+// exists; until then it drops them. Both pipeline stages log through it.
+type lateHandler struct {
+	target *atomic.Pointer[slog.Handler]
+	attrs  func(slog.Handler) slog.Handler
+}
+
+func newLateHandler() lateHandler {
+	return lateHandler{target: &atomic.Pointer[slog.Handler]{}, attrs: func(h slog.Handler) slog.Handler { return h }}
+}
+
+func (l lateHandler) set(h slog.Handler) { l.target.Store(&h) }
+
+func (l lateHandler) Enabled(context.Context, slog.Level) bool { return l.target.Load() != nil }
+
+func (l lateHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h := l.target.Load(); h != nil {
+		return l.attrs(*h).Handle(ctx, r)
+	}
+	return nil
+}
+
+func (l lateHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	prev := l.attrs
+	return lateHandler{target: l.target, attrs: func(h slog.Handler) slog.Handler { return prev(h).WithAttrs(attrs) }}
+}
+
+func (l lateHandler) WithGroup(name string) slog.Handler {
+	prev := l.attrs
+	return lateHandler{target: l.target, attrs: func(h slog.Handler) slog.Handler { return prev(h).WithGroup(name) }}
 }
 
 // teeHandler sends each record to two handlers.

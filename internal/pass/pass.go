@@ -30,16 +30,21 @@ func New(cfg Config) (*Runner, error) {
 // run is the state of one pass.
 type run struct {
 	*Runner
-	opts     Options
-	summary  *Summary
-	loader   *records.Loader
-	overdue  map[string]bool
-	archive  *archive.Writer
-	logFile  *os.File
-	log      *slog.Logger
-	actions  *actionLog
-	handled  int
-	stopping bool
+	opts    Options
+	summary *Summary
+	loader  *records.Loader
+	overdue map[string]bool
+	archive *archive.Writer
+	logFile *os.File
+	log     *slog.Logger
+	passLog lateHandler
+	actions *actionLog
+	handled int
+
+	// batches carries prepared batches to the delivery stage;
+	// deliveryFailed is closed when that stage stops on an error.
+	batches        chan *batch
+	deliveryFailed chan struct{}
 }
 
 // Run makes one pass: first the notices whose retry is due or whose lease
@@ -49,8 +54,11 @@ type run struct {
 // lets in-flight deliveries finish within the grace period and returns the
 // rest to the queue.
 func (r *Runner) Run(ctx context.Context, opts Options) (*Summary, error) {
-	p := &run{Runner: r, opts: opts, summary: newSummary(r.cfg.Now()), log: r.cfg.Logger}
-	p.actions = &actionLog{db: r.cfg.DB, iface: r.cfg.Interface, disabled: r.cfg.TestMode}
+	p := &run{Runner: r, opts: opts, summary: newSummary(r.cfg.Now()), passLog: newLateHandler()}
+	// The pass log file beside the archive receives every line from the
+	// moment it is opened.
+	p.log = slog.New(teeHandler{r.cfg.Logger.Handler(), p.passLog})
+	p.actions = &actionLog{db: r.cfg.DB, iface: r.cfg.Interface, disabled: r.cfg.TestMode, log: p.log}
 	if opts.Skip {
 		p.actions.write(ctx, "SKIPPED", "")
 		p.log.Info("pass skipped: transport type skip_webhook was given")
@@ -61,10 +69,28 @@ func (r *Runner) Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	err := p.prepare(ctx)
 	if err == nil {
-		err = p.claimLoop(ctx)
+		err = p.pipeline(ctx)
 	}
 	p.finish(ctx, err)
 	return p.summary, err
+}
+
+// pipeline runs the claim loop and the delivery stage side by side, so
+// that the database work of one batch overlaps the POSTs of the previous
+// one. At most one prepared batch waits.
+func (p *run) pipeline(ctx context.Context) error {
+	p.batches = make(chan *batch)
+	p.deliveryFailed = make(chan struct{})
+	delivered := make(chan error, 1)
+	go func() { delivered <- p.deliverBatches(ctx) }()
+
+	claimErr := p.claimLoop(ctx)
+	close(p.batches)
+	deliverErr := <-delivered
+	if deliverErr != nil {
+		return deliverErr
+	}
+	return claimErr
 }
 
 func (p *run) prepare(ctx context.Context) error {

@@ -58,6 +58,12 @@ func (s *Summary) addDelivery(res delivery.Result) {
 	s.Latencies = append(s.Latencies, res.Duration)
 }
 
+func (s *Summary) addReleased(n int) {
+	s.mu.Lock()
+	s.Released += n
+	s.mu.Unlock()
+}
+
 func (s *Summary) addOutcome(message *kohadb.Row, o *queue.Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

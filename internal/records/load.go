@@ -104,35 +104,38 @@ func (l *Loader) loadTables(ctx context.Context, reqs []Request) (*tables, error
 	return t, l.loadReferences(ctx, t, ids)
 }
 
+// loadBiblioitems reads biblioitems by biblioitemnumber (for items) and by
+// biblionumber (for holds and biblio keys), falling back to
+// deletedbiblioitems. The two lookups are separate statements because an OR
+// of two IN lists makes MariaDB scan the table instead of using both
+// indexes.
 func (l *Loader) loadBiblioitems(ctx context.Context, t *tables, ids *batchIDs) error {
 	t.biblioitems = map[int64]*kohadb.Row{}
 	t.biblioitemsByBiblio = map[int64]*kohadb.Row{}
 	for _, table := range []string{"biblioitems", "deletedbiblioitems"} {
-		wantItems := ids.biblioitems.missing(t.biblioitems)
-		wantBiblios := ids.biblios.missing(t.biblioitemsByBiblio)
-		if len(wantItems) == 0 && len(wantBiblios) == 0 {
-			return nil
+		lookups := []struct {
+			column string
+			ids    []int64
+		}{
+			{"biblioitemnumber", ids.biblioitems.missing(t.biblioitems)},
+			{"biblionumber", ids.biblios.missing(t.biblioitemsByBiblio)},
 		}
-		var where []string
-		var args []any
-		if len(wantItems) > 0 {
-			where = append(where, "biblioitemnumber IN ("+kohadb.Placeholders(len(wantItems))+")")
-			args = appendInts(args, wantItems)
-		}
-		if len(wantBiblios) > 0 {
-			where = append(where, "biblionumber IN ("+kohadb.Placeholders(len(wantBiblios))+")")
-			args = appendInts(args, wantBiblios)
-		}
-		rows, err := kohadb.QueryRows(ctx, l.DB, "SELECT * FROM "+table+" WHERE "+strings.Join(where, " OR "), args...)
-		if err != nil {
-			return &Error{Table: table, Err: err}
-		}
-		for _, r := range rows {
-			if id, ok := r.Int("biblioitemnumber"); ok {
-				t.biblioitems[id] = r
+		for _, lookup := range lookups {
+			if len(lookup.ids) == 0 {
+				continue
 			}
-			if id, ok := r.Int("biblionumber"); ok && t.biblioitemsByBiblio[id] == nil {
-				t.biblioitemsByBiblio[id] = r
+			rows, err := kohadb.QueryRows(ctx, l.DB, "SELECT * FROM "+table+" WHERE "+lookup.column+" IN ("+
+				kohadb.Placeholders(len(lookup.ids))+")", appendInts(nil, lookup.ids)...)
+			if err != nil {
+				return &Error{Table: table, Err: err}
+			}
+			for _, r := range rows {
+				if id, ok := r.Int("biblioitemnumber"); ok {
+					t.biblioitems[id] = r
+				}
+				if id, ok := r.Int("biblionumber"); ok && t.biblioitemsByBiblio[id] == nil {
+					t.biblioitemsByBiblio[id] = r
+				}
 			}
 		}
 	}
