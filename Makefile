@@ -17,7 +17,7 @@ test: vet
 	$(GO) test -count=1 -timeout 15m ./...
 
 demo:
-	$(GO) run ./cmd/koha-webhooks-demo
+	$(GO) run ./cmd/koha-webhooks demo
 
 # make bench BENCHFLAGS="-n 100000" passes flags; go run ./cmd/koha-webhooks-bench -help lists them.
 bench:

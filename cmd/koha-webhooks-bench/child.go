@@ -53,7 +53,24 @@ func buildProgram(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// childRun is what one koha-webhooks pass measured from the outside.
+// describeSource returns `git describe --always --dirty` of the module, or
+// "unknown" when git is unavailable or the tree is not a repository.
+func describeSource(ctx context.Context) string {
+	root, err := moduleRoot()
+	if err != nil {
+		return "unknown"
+	}
+	cmd := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// childRun holds the measurements of one koha-webhooks pass, taken from
+// outside the process.
 type childRun struct {
 	started  time.Time
 	wall     time.Duration
@@ -119,7 +136,8 @@ func runPass(ctx context.Context, s childSettings) (*childRun, error) {
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	// On interrupt, ask the pass to stop the way cron or systemd would, so
-	// it returns its claims; kill it if it has not exited a minute later.
+	// that it returns its claims. It is killed if it has not exited a
+	// minute later.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = time.Minute
 

@@ -84,7 +84,8 @@ func processCPU(pid int) float64 {
 	if err != nil {
 		return 0
 	}
-	// The command name may contain spaces; fields resume after its ')'.
+	// The command name may contain spaces, so fields are counted from the
+	// last ')'.
 	text := string(data)
 	fields := strings.Fields(text[strings.LastIndexByte(text, ')')+1:])
 	if len(fields) < 13 {
@@ -95,7 +96,7 @@ func processCPU(pid int) float64 {
 	return (utime + stime) / clockTicks
 }
 
-// cpuUse is how the machine's CPU time was spent over a window.
+// cpuUse is the split of the machine's CPU time over a window.
 type cpuUse struct {
 	wall                           time.Duration
 	capacity                       float64 // CPU seconds available: wall × CPUs
@@ -103,8 +104,8 @@ type cpuUse struct {
 	program, mariadb, bench, other float64
 }
 
-// between splits the CPU time from a to b; program is the child's CPU time
-// from its rusage.
+// between splits the CPU time from a to b. program is the child's CPU
+// time from its rusage.
 func between(a, b cpuSample, program float64) cpuUse {
 	u := cpuUse{wall: b.at.Sub(a.at), busy: b.machineBusy - a.machineBusy, iowait: b.iowait - a.iowait,
 		program: program, mariadb: b.mariadb - a.mariadb, bench: b.self - a.self}
@@ -114,7 +115,7 @@ func between(a, b cpuSample, program float64) cpuUse {
 }
 
 func (u cpuUse) String() string {
-	return fmt.Sprintf("%.1f of %.1f CPU-s busy: koha-webhooks %.1f, MariaDB %.1f, benchmark (receiver, proxy) %.1f, other processes %.1f; iowait %.1f",
+	return fmt.Sprintf("%.1f of %.1f CPU-s busy: koha-webhooks %.1f, MariaDB %.1f, the benchmark process (receiver, proxy, floor clients) %.1f, other processes %.1f; iowait %.1f",
 		u.busy, u.capacity, u.program, u.mariadb, u.bench, u.other, u.iowait)
 }
 

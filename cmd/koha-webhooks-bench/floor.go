@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/koha-webhooks/koha-webhooks/internal/kohadb"
@@ -22,9 +23,10 @@ type sqlFloor struct {
 	statements                map[string]int64 // by kind from the proxy, or server-wide counters without it
 	proxied                   bool
 	missing, foreign          int // records the loader did not find or dropped
+	loadByTable               map[string]time.Duration
 }
 
-// resetNotices puts the notices back to pending and forgets their claims,
+// resetNotices sets the notices back to pending and deletes their claims,
 // as if the pass had never run.
 func resetNotices(ctx context.Context, db *sql.DB, first int64) error {
 	if _, err := db.ExecContext(ctx, `UPDATE message_queue SET status = 'pending', failure_code = '' WHERE message_id >= ?`, first); err != nil {
@@ -36,11 +38,12 @@ func resetNotices(ctx context.Context, db *sql.DB, first int64) error {
 	return nil
 }
 
-// measureSQLFloor runs, batch by batch and in one goroutine like the pass,
-// the statements a pass runs: the scan for pending rows, the claim (SELECT …
-// FOR UPDATE SKIP LOCKED, UPDATE, INSERT), the batched record loads and the
-// outcome writes, through the program's own queue and records packages. It
-// skips parsing (the notices come from the plan), payloads and HTTP.
+// measureSQLFloor runs the statements of a pass through the program's own
+// queue and records packages, batch by batch in one goroutine as the pass
+// does. Each batch scans for pending rows, claims them (SELECT … FOR UPDATE
+// SKIP LOCKED, UPDATE, INSERT), loads their records and writes the outcomes.
+// Parsing is skipped because the notices come from the plan, and so are
+// payloads and HTTP.
 func measureSQLFloor(ctx context.Context, db *sql.DB, proxy *statementProxy, p *plan, first int64, batch int) (*sqlFloor, error) {
 	schema, err := kohadb.ReadSchema(ctx, db)
 	if err != nil {
@@ -50,7 +53,8 @@ func measureSQLFloor(ctx context.Context, db *sql.DB, proxy *statementProxy, p *
 	if err != nil {
 		return nil, err
 	}
-	loader := &records.Loader{DB: db, Schema: schema, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ItemLevelItemTypes: true}
+	timed := newTimedQuerier(db)
+	loader := &records.Loader{DB: timed, Schema: schema, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ItemLevelItemTypes: true}
 
 	f := &sqlFloor{proxied: proxy != nil}
 	counters := func() (map[string]int64, error) {
@@ -75,6 +79,7 @@ func measureSQLFloor(ctx context.Context, db *sql.DB, proxy *statementProxy, p *
 		}
 	}
 	f.total = time.Since(start)
+	f.loadByTable = timed.spent
 	end, err := counters()
 	if err != nil {
 		return nil, err
@@ -110,6 +115,7 @@ func (f *sqlFloor) batch(ctx context.Context, q *queue.Queue, loader *records.Lo
 		reqs[i] = records.Request{Message: c.Message, Notice: p.queue[c.MessageID()-first].notice()}
 	}
 	bundles, err := loader.Load(ctx, reqs)
+	loader.DB.(*timedQuerier).stop()
 	f.load += time.Since(t)
 	if err != nil {
 		return true, err
@@ -142,4 +148,46 @@ func (n noticeSpec) notice() *notice.Notice {
 	default:
 		return &notice.Notice{OldHolds: ids}
 	}
+}
+
+// timedQuerier attributes the loader's time to the table each statement
+// reads. The loader runs its statements one after another, so the time from
+// one statement's start to the next one's covers the statement, reading its
+// rows and the Go work on them.
+type timedQuerier struct {
+	db      kohadb.Querier
+	spent   map[string]time.Duration
+	current string
+	started time.Time
+}
+
+func newTimedQuerier(db kohadb.Querier) *timedQuerier {
+	return &timedQuerier{db: db, spent: map[string]time.Duration{}}
+}
+
+func (t *timedQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.stop()
+	t.current, t.started = tableOf(query), time.Now()
+	return t.db.QueryContext(ctx, query, args...)
+}
+
+// stop ends the current statement's interval.
+func (t *timedQuerier) stop() {
+	if t.current != "" {
+		t.spent[t.current] += time.Since(t.started)
+		t.current = ""
+	}
+}
+
+// tableOf returns the first table name after FROM in query.
+func tableOf(query string) string {
+	i := strings.Index(strings.ToUpper(query), " FROM ")
+	if i < 0 {
+		return "other"
+	}
+	fields := strings.Fields(query[i+len(" FROM "):])
+	if len(fields) == 0 {
+		return "other"
+	}
+	return fields[0]
 }

@@ -76,8 +76,8 @@ func generate(ctx context.Context, db *sql.DB, p *plan, log *slog.Logger) (int64
 // chooseSequence uses the SEQUENCE engine when it is installed and otherwise
 // fills a helper table with 1..n from Go.
 func (g *generator) chooseSequence(ctx context.Context) error {
-	var one int
-	if err := g.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM seq_1_to_1").Scan(&one); err == nil && one == 1 {
+	var rows int
+	if err := g.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM seq_1_to_1").Scan(&rows); err == nil && rows == 1 {
 		g.sequence = func(n int) string { return "seq_1_to_" + strconv.Itoa(n) }
 		return nil
 	}

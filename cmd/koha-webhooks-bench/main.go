@@ -3,10 +3,10 @@
 // without anything else, plus bare POSTs of the same payloads.
 //
 // It creates a throwaway database kwbench_<random> on a loopback MariaDB
-// server, loads Koha's schema, generates patrons, items, loans, holds, a
-// history of sent notices and the pending webhook notices, runs the real
-// binary as a child process against a loopback notice service, checks that
-// every notice was delivered exactly once, and drops the database.
+// server, loads Koha's schema and generates patrons, items, loans, holds, a
+// history of sent notices and the pending webhook notices. It then runs the
+// real binary as a child process against a loopback notice service, reports
+// any notice not delivered exactly once, and drops the database.
 package main
 
 import (
@@ -39,27 +39,14 @@ type options struct {
 	seed                 uint64
 	proxy                bool
 	waitIdle             time.Duration
+	binary               string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("koha-webhooks-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.notices, "n", 20_000, "pending webhook notices to deliver in the measured pass")
-	fs.IntVar(&o.history, "history", 1_000_000, "already-sent message_queue rows (about 500 bytes each) queued before the notices")
-	fs.StringVar(&o.mixText, "mix", "hold=3,checkout=3,digest=2,checkin=1,cancel=1", "relative weights of the notice shapes: hold, checkout, digest (DUEDGST), checkin, cancel (HOLD_CANCELLATION)")
-	fs.IntVar(&o.digestMin, "digest-min", 5, "fewest checkouts in one digest notice")
-	fs.IntVar(&o.digestMax, "digest-max", 50, "most checkouts in one digest notice")
-	fs.StringVar(&o.format, "format", "full", "payload format of the pass: full or minimal")
-	fs.IntVar(&o.batch, "batch", 500, "WEBHOOK_BATCH_SIZE of the pass and the batch size of the SQL floor (notices)")
-	fs.IntVar(&o.concurrency, "concurrency", 16, "WEBHOOK_CONCURRENCY of the pass and the POST floor (requests in flight)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the database and the work directory (binary, archive, pass log) and print their names")
-	fs.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "MariaDB server DSN without a database; only loopback TCP addresses are accepted")
-	fs.StringVar(&o.schema, "schema", "", "Koha's kohastructure.sql (default: $KOHA_SCHEMA_SQL, else ../shared/koha/kohastructure.sql beside the module)")
-	fs.StringVar(&o.perfData, "perf", "", "run the pass under `perf record -g` writing this file; wall time and peak RSS then include perf")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated library and notice order")
-	fs.BoolVar(&o.proxy, "proxy", true, "count the statements of the pass and the SQL floor exactly through a loopback proxy in front of MariaDB; -proxy=false connects them directly, leaving only the server-wide counters")
-	fs.DurationVar(&o.waitIdle, "wait-idle", time.Minute, "before the pass, wait up to this long for a second in which less than 10% of the CPUs were busy")
+	defineFlags(fs, o)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: koha-webhooks-bench [flags]\n\n"+
 			"Generates a Koha library in a throwaway database kwbench_<random> on a loopback MariaDB,\n"+
@@ -68,6 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			"Run it on an otherwise idle machine: the report shows how much CPU other processes used.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -75,6 +63,31 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return o, o.validate()
+}
+
+// defineFlags registers the flags on fs, writing into o.
+func defineFlags(fs *flag.FlagSet, o *options) {
+	// The generated data.
+	fs.IntVar(&o.notices, "n", 10_000, "pending webhook notices to deliver in the measured pass")
+	fs.IntVar(&o.history, "history", 1_000_000, "already-sent message_queue rows (about 500 bytes each) queued before the notices")
+	fs.StringVar(&o.mixText, "mix", "hold=3,checkout=3,digest=2,checkin=1,cancel=1", "relative weights of the notice shapes: hold, checkout, digest (DUEDGST), checkin, cancel (HOLD_CANCELLATION)")
+	fs.IntVar(&o.digestMin, "digest-min", 5, "fewest checkouts in one digest notice")
+	fs.IntVar(&o.digestMax, "digest-max", 50, "most checkouts in one digest notice")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated library and notice order")
+
+	// The measured pass.
+	fs.StringVar(&o.format, "format", "full", "payload format of the pass: full or minimal")
+	fs.IntVar(&o.batch, "batch", 500, "WEBHOOK_BATCH_SIZE of the pass and the batch size of the SQL floor (notices)")
+	fs.IntVar(&o.concurrency, "concurrency", 16, "WEBHOOK_CONCURRENCY of the pass and the POST floor (requests in flight)")
+	fs.StringVar(&o.binary, "binary", "", "measure this koha-webhooks binary instead of building ./cmd/koha-webhooks from the working tree")
+	fs.StringVar(&o.perfData, "perf", "", "run the pass under perf record -g, writing the profile to `file`; wall time and peak RSS then include perf")
+
+	// The environment.
+	fs.BoolVar(&o.keep, "keep", false, "keep the database and the work directory (binary, archive, pass log) and print their names")
+	fs.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "MariaDB server DSN without a database; only loopback TCP addresses are accepted")
+	fs.StringVar(&o.schema, "schema", "", "Koha's kohastructure.sql (default: $KOHA_SCHEMA_SQL, else ../shared/koha/kohastructure.sql beside the module)")
+	fs.BoolVar(&o.proxy, "proxy", false, "connect the pass and the SQL floor through a loopback proxy that counts their statements exactly; the proxy slows both down, so measure throughput without it")
+	fs.DurationVar(&o.waitIdle, "wait-idle", time.Minute, "before the pass, wait up to this long for a second in which less than 10% of the CPUs were busy")
 }
 
 func (o *options) validate() error {

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// queueState is what the database holds after a pass.
+// queueState is the content of message_queue and koha_webhooks_deliveries
+// after a pass.
 type queueState struct {
 	byStatus        map[string]int // pending notices' message_queue.status
 	historyUnsent   int            // history rows no longer 'sent'
@@ -105,4 +106,46 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	slices.Sort(d)
 	rank := int(p/100*float64(len(d))+0.999999) - 1
 	return d[min(max(rank, 0), len(d)-1)]
+}
+
+// timeline splits the pass's wall time using the times the pass wrote per
+// notice. It relies on every pending row being a webhook notice, so that
+// batch k holds the notices first+k×size to first+(k+1)×size-1.
+type timeline struct {
+	firstResponse time.Duration // process start to the first POST response
+	delivering    time.Duration // sum over batches of first to last POST response
+	between       time.Duration // sum over batches of last outcome written to the next batch's first response
+	afterLast     time.Duration // last outcome written to process exit
+}
+
+func readTimeline(ctx context.Context, db *sql.DB, first int64, size int, start time.Time, wall time.Duration) (*timeline, error) {
+	rows, err := db.QueryContext(ctx, `SELECT MIN(first_attempt_at), MAX(first_attempt_at), MAX(delivered_at)
+		FROM koha_webhooks_deliveries WHERE state = 'sent' GROUP BY (message_id - ?) DIV ? ORDER BY (message_id - ?) DIV ?`, first, size, first, size)
+	if err != nil {
+		return nil, fmt.Errorf("read batch times: %w", err)
+	}
+	defer rows.Close()
+	const layout = "2006-01-02 15:04:05.999999"
+	t := &timeline{}
+	var previous time.Time
+	for rows.Next() {
+		var a, b, c string
+		if err := rows.Scan(&a, &b, &c); err != nil {
+			return nil, fmt.Errorf("read batch times: %w", err)
+		}
+		firstResponse, _ := time.Parse(layout, a)
+		lastResponse, _ := time.Parse(layout, b)
+		recorded, _ := time.Parse(layout, c)
+		if previous.IsZero() {
+			t.firstResponse = firstResponse.Sub(start)
+		} else {
+			t.between += firstResponse.Sub(previous)
+		}
+		t.delivering += lastResponse.Sub(firstResponse)
+		previous = recorded
+	}
+	if !previous.IsZero() {
+		t.afterLast = start.Add(wall).Sub(previous)
+	}
+	return t, rows.Err()
 }

@@ -109,7 +109,8 @@ type noticeSpec struct {
 }
 
 // plan is the generated library and queue. Every id is explicit, so the
-// benchmark knows which records each notice names without reading them back.
+// benchmark can tell which records each notice names without reading them
+// back.
 type plan struct {
 	notices  int
 	history  int
@@ -134,9 +135,9 @@ type planConfig struct {
 }
 
 // newPlan lays out the library. Patrons number notices/5 (at least 10).
-// Each of the first `digests` patrons owns one digest's worth of loans
-// (digestMin to digestMax, drawn per patron); every other patron owns one
-// loan, so that single checkout notices reach every patron.
+// Each patron who gets a digest owns digestMin to digestMax loans, drawn per
+// patron. Every other patron owns one loan, so that single checkout notices
+// reach every patron.
 func newPlan(c planConfig) *plan {
 	rng := rand.New(rand.NewPCG(c.seed, 0x6b6f6861))
 	counts := c.mix.counts(c.notices)
@@ -232,13 +233,4 @@ func (n noticeSpec) content() string {
 	}
 	sb.WriteByte('\n')
 	return sb.String()
-}
-
-// namedRecords returns how many checkout and hold ids the queue names.
-func (p *plan) namedRecords() int {
-	total := 0
-	for _, n := range p.queue {
-		total += len(n.ids)
-	}
-	return total
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -90,9 +91,19 @@ type poster struct {
 	sent      atomic.Int64
 }
 
-func newPoster(ctx context.Context, tokenURL, noticeURL, clientID, secret string, concurrency int) (*poster, error) {
+func newClient(concurrency int) *http.Client {
 	transport := &http.Transport{MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency, DisableCompression: true}
-	client := &http.Client{Transport: transport, Timeout: time.Minute}
+	return &http.Client{Transport: transport, Timeout: time.Minute}
+}
+
+// newPoster returns a poster for noticeURL. With tokenURL empty it sends a
+// placeholder token.
+func newPoster(ctx context.Context, tokenURL, noticeURL, clientID, secret string, concurrency int) (*poster, error) {
+	client := newClient(concurrency)
+	keyPrefix := fmt.Sprintf("floor-%d-", time.Now().UnixNano())
+	if tokenURL == "" {
+		return &poster{client: client, noticeURL: noticeURL, token: "none", keyPrefix: keyPrefix}, nil
+	}
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewBufferString(form.Encode()))
 	if err != nil {
@@ -110,7 +121,7 @@ func newPoster(ctx context.Context, tokenURL, noticeURL, clientID, secret string
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
 		return nil, fmt.Errorf("request a token for the POST floor: status %d, no access_token", resp.StatusCode)
 	}
-	return &poster{client: client, noticeURL: noticeURL, token: tok.AccessToken, keyPrefix: fmt.Sprintf("floor-%d-", time.Now().UnixNano())}, nil
+	return &poster{client: client, noticeURL: noticeURL, token: tok.AccessToken, keyPrefix: keyPrefix}, nil
 }
 
 // post sends one body and returns its latency.
@@ -132,33 +143,48 @@ func (p *poster) post(ctx context.Context, body []byte) (time.Duration, error) {
 	resp.Body.Close()
 	latency := time.Since(start)
 	if resp.StatusCode/100 != 2 {
-		return latency, fmt.Errorf("POST answered %s", resp.Status)
+		return latency, fmt.Errorf("POST returned status %s", resp.Status)
 	}
 	return latency, nil
 }
 
 // measurePostFloor POSTs every payload of the pass's archive at the given
-// concurrency. Reading the archive is not timed: payloads are loaded a
-// chunk at a time, and only the POSTs of each chunk are.
-func measurePostFloor(ctx context.Context, p *poster, archiveDir string, concurrency int) (*postFloor, error) {
+// concurrency, once through each poster, and returns one result per poster.
+// Reading the archive is not timed: payloads are loaded a chunk at a time,
+// and only the POSTs of each chunk are.
+func measurePostFloor(ctx context.Context, posters []*poster, archiveDir string, concurrency int) ([]*postFloor, error) {
 	archive, err := openArchive(archiveDir)
 	if err != nil {
 		return nil, err
 	}
 	defer archive.Close()
-	f := &postFloor{}
+	floors := make([]*postFloor, len(posters))
+	for i := range floors {
+		floors[i] = &postFloor{}
+	}
 	for {
 		bodies, err := archive.next()
 		if err != nil {
 			return nil, err
 		}
 		if len(bodies) == 0 {
-			return f, nil
+			return floors, nil
 		}
-		if err := f.postChunk(ctx, p, bodies, concurrency); err != nil {
-			return nil, err
+		for i, p := range posters {
+			if err := floors[i].postChunk(ctx, p, bodies, concurrency); err != nil {
+				return nil, err
+			}
 		}
 	}
+}
+
+// startDiscardReceiver starts a loopback server that reads each request
+// body and responds 204, the least work any receiver can do.
+func startDiscardReceiver() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
 }
 
 func (f *postFloor) postChunk(ctx context.Context, p *poster, bodies [][]byte, concurrency int) error {
@@ -168,6 +194,7 @@ func (f *postFloor) postChunk(ctx context.Context, p *poster, bodies [][]byte, c
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
+
 	start := time.Now()
 	for range min(concurrency, len(bodies)) {
 		wg.Add(1)
@@ -185,12 +212,14 @@ func (f *postFloor) postChunk(ctx context.Context, p *poster, bodies [][]byte, c
 	}
 	wg.Wait()
 	f.total += time.Since(start)
+
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	if firstErr != nil {
 		return errors.Join(fmt.Errorf("%d POSTs of the floor failed", failures.Load()), firstErr)
 	}
+
 	f.posts += len(bodies)
 	for _, b := range bodies {
 		f.bytes += int64(len(b))

@@ -29,7 +29,7 @@ type statementProxy struct {
 	conns  sync.WaitGroup
 }
 
-// MySQL protocol command codes the proxy tells apart.
+// MySQL protocol command codes the proxy counts separately.
 const (
 	comQuit        = 0x01
 	comQuery       = 0x03

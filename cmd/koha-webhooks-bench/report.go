@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -67,6 +68,7 @@ func (r *results) print(w io.Writer) {
 	counts := o.mix.counts(o.notices)
 	fmt.Fprintf(w, "\nkoha-webhooks benchmark\n=======================\n")
 	fmt.Fprintf(w, "machine      %d CPUs (%s), %s RAM, MariaDB %s, %s\n", r.machine.cpus, r.machine.cpuModel, r.machine.memory, r.machine.mariadb, r.machine.goTool)
+	fmt.Fprintf(w, "program      koha-webhooks %s\n", r.program)
 	fmt.Fprintf(w, "notices      %d pending: hold %d, checkout %d, digest %d (%d-%d checkouts each), checkin %d, cancel %d\n",
 		o.notices, counts[shapeHold], counts[shapeCheckout], counts[shapeDigest], o.digestMin, o.digestMax, counts[shapeCheckin], counts[shapeCancel])
 	fmt.Fprintf(w, "library      %d patrons, %d biblios, %d items, %d loans, %d returned loans, %d holds, %d cancelled holds; %d sent history rows\n",
@@ -92,6 +94,12 @@ func (r *results) printPass(w io.Writer) {
 		ms(percentile(r.toResponse, 50)), ms(percentile(r.toResponse, 99)))
 	fmt.Fprintf(w, "  time to recorded  p50 %s, p99 %s: from process start until the notice's outcome was written (delivered_at)\n",
 		ms(percentile(r.toRecorded, 50)), ms(percentile(r.toRecorded, 99)))
+	tl := r.passTimeline
+	fmt.Fprintf(w, "  timeline     %s to the first POST response (start-up, the scan past the history, the first batch's claim, load and build),\n"+
+		"               %s between a batch's first and last POST response, summed over batches,\n"+
+		"               %s from a batch's outcomes being written to the next batch's first response (record, scan, parse, claim, load, build, archive),\n"+
+		"               %s from the last outcome to exit\n",
+		tl.firstResponse.Round(time.Millisecond), tl.delivering.Round(time.Millisecond), tl.between.Round(time.Millisecond), tl.afterLast.Round(time.Millisecond))
 	fmt.Fprintf(w, "  per-POST latency  not observable from outside the program; see the POST floor below for bare POSTs\n")
 	fmt.Fprintf(w, "  CPU          %s\n", r.passCPU)
 	r.printStatements(w, batches)
@@ -110,7 +118,10 @@ func (r *results) printStatements(w io.Writer, batches int) {
 			total, batches, float64(total)/float64(batches), float64(total)/float64(n), formatCounts(r.proxied))
 	}
 	st := r.statements
-	total := st["Com_select"] + st["Com_insert"] + st["Com_update"] + st["Com_delete"] + st["Com_insert_select"]
+	if st["Com_delete"] > 0 {
+		fmt.Fprintf(w, "  WARNING      another client ran %d DELETEs during the pass, which runs none: the server-wide counts below include its statements\n", st["Com_delete"])
+	}
+	total := globalTotal(st)
 	label := "  SQL          "
 	if r.proxied != nil {
 		label = "  server-wide  "
@@ -119,6 +130,12 @@ func (r *results) printStatements(w io.Writer, batches int) {
 		"               which counts every client of the server: %.1f per batch if koha-webhooks was the only one\n",
 		label, total, st["Com_select"], st["Com_insert"], st["Com_update"], st["Com_delete"], st["Com_insert_select"], st["Com_commit"],
 		float64(total)/float64(batches))
+}
+
+// globalTotal sums the server-wide counters of statements that read or
+// write rows.
+func globalTotal(st map[string]int64) int64 {
+	return st["Com_select"] + st["Com_insert"] + st["Com_update"] + st["Com_delete"] + st["Com_insert_select"]
 }
 
 func printCheck(w io.Writer, label string, problems []string, ok string) {
@@ -145,16 +162,41 @@ func (r *results) printFloor(w io.Writer) {
 		s.total.Round(time.Millisecond), s.batches, n/s.total.Seconds(), s.scan.Round(time.Millisecond), s.claim.Round(time.Millisecond),
 		s.load.Round(time.Millisecond), s.record.Round(time.Millisecond))
 	fmt.Fprintf(w, "               the pass's statements through its own queue and records packages, one goroutine, no parsing, payloads or HTTP\n")
+	fmt.Fprintf(w, "               load by table: %s\n", formatDurations(s.loadByTable))
+	fmt.Fprintf(w, "               (authorised_values, the last statement, also covers assembling the bundles)\n")
+	fmt.Fprintf(w, "               CPU %s\n", r.sqlCPU)
 	if s.proxied {
-		fmt.Fprintf(w, "               %d statements, %.1f per batch: %s\n", statementTotal(s.statements), float64(statementTotal(s.statements))/float64(max(s.batches, 1)), formatCounts(s.statements))
+		fmt.Fprintf(w, "               %d statements, %.1f per batch, counted by the proxy: %s\n", statementTotal(s.statements), float64(statementTotal(s.statements))/float64(max(s.batches, 1)), formatCounts(s.statements))
+	} else {
+		fmt.Fprintf(w, "               %d statements server-wide, %.1f per batch if it was the only client\n", globalTotal(s.statements), float64(globalTotal(s.statements))/float64(max(s.batches, 1)))
 	}
 	printCheck(w, "               ", r.sqlProblems, "every notice claimed, loaded in full and recorded sent")
 	fmt.Fprintf(w, "  POST alone   %s for %d POSTs of the archived payloads, %.1f MiB (%.0f notices/s) at concurrency %d\n",
 		p.total.Round(time.Millisecond), p.posts, mib(p.bytes), float64(p.posts)/p.total.Seconds(), o.concurrency)
 	fmt.Fprintf(w, "               per-POST latency p50 %s, p99 %s (client side, request written to response read)\n",
 		ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)))
+	fmt.Fprintf(w, "               CPU of both POST floors, archive reading included: %s\n", r.postCPU)
+	d := r.postDiscard
+	fmt.Fprintf(w, "  POST, bare   %s to a receiver that only reads the body (%.0f notices/s), p50 %s, p99 %s: the test receiver's own\n"+
+		"               work (token check, JSON parse for message_id) is the difference; it shares the CPUs with the pass\n",
+		d.total.Round(time.Millisecond), float64(d.posts)/d.total.Seconds(), ms(percentile(d.latencies, 50)), ms(percentile(d.latencies, 99)))
 	fmt.Fprintf(w, "  floor        %.0f notices/s = 1 / (SQL time + POST time per notice)\n", serial)
 	fmt.Fprintf(w, "               The pass runs each batch's SQL and its POSTs one after the other and both compete for the same CPUs,\n"+
 		"               so the sum is the floor; if the two overlapped perfectly it would be %.0f notices/s.\n", overlapped)
 	fmt.Fprintf(w, "  koha-webhooks reaches %.0f%% of the floor (%.0f of %.0f notices/s)\n", 100*achieved/serial, achieved, serial)
+}
+
+// formatDurations lists durations as "items 1.2s, biblio 0.8s, …", largest
+// first.
+func formatDurations(m map[string]time.Duration) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + m[k].Round(time.Millisecond).String()
+	}
+	return strings.Join(parts, ", ")
 }

@@ -24,6 +24,7 @@ const (
 type results struct {
 	opts         *options
 	plan         *plan
+	program      string // which koha-webhooks was measured
 	machine      machineInfo
 	generateTime time.Duration
 	busyBefore   float64 // busy CPU share in the last second before the pass
@@ -35,11 +36,15 @@ type results struct {
 	accepted     int
 	toResponse   []time.Duration
 	toRecorded   []time.Duration
+	passTimeline *timeline
 	passProblems []string
 	logWarnings  int
 	sql          *sqlFloor
+	sqlCPU       cpuUse
 	sqlProblems  []string
-	post         *postFloor
+	post         *postFloor // to the notice service the pass used
+	postDiscard  *postFloor // to a receiver that only reads the body
+	postCPU      cpuUse     // both POST floors together
 }
 
 // bench is one benchmark run: its settings, database, notice service,
@@ -70,17 +75,20 @@ func run(ctx context.Context, o *options, log *slog.Logger, out io.Writer) (err 
 	}
 	defer func() { b.cleanup(err) }()
 
-	log.Info("building koha-webhooks")
-	binary, err := buildProgram(ctx, b.work)
-	if err != nil {
-		return err
+	binary, program := o.binary, "the binary "+o.binary
+	if binary == "" {
+		log.Info("building koha-webhooks")
+		if binary, err = buildProgram(ctx, b.work); err != nil {
+			return err
+		}
+		program = "built from the working tree at " + describeSource(ctx)
 	}
 	if b.db, err = createDatabase(ctx, server, o.schema); err != nil {
 		return err
 	}
 	log.Info("database created", "name", b.db.name, "schema", o.schema)
 
-	r := &results{opts: o, machine: readMachineInfo(ctx, b.db.db)}
+	r := &results{opts: o, program: program, machine: readMachineInfo(ctx, b.db.db)}
 	r.plan = newPlan(planConfig{notices: o.notices, history: o.history, mix: o.mix, digestMin: o.digestMin, digestMax: o.digestMax, seed: o.seed})
 	start := time.Now()
 	if b.first, err = generate(ctx, b.db.db, r.plan, log); err != nil {
@@ -171,8 +179,9 @@ func (b *bench) measurePass(ctx context.Context, r *results, binary string) erro
 	return b.checkPass(ctx, r)
 }
 
-// checkPass compares the database and the receiver's tally with every
-// notice delivered exactly once, and reads the delivery times.
+// checkPass lists every difference between the database or the receiver's
+// tally and each notice delivered exactly once, and reads the delivery
+// times.
 func (b *bench) checkPass(ctx context.Context, r *results) error {
 	o := b.opts
 	state, err := readQueueState(ctx, b.db.db, b.first, o.notices)
@@ -182,6 +191,10 @@ func (b *bench) checkPass(ctx context.Context, r *results) error {
 	r.passProblems = state.problems(o.notices, o.history)
 	r.passProblems = append(r.passProblems, b.counts.problems(o.notices, r.accepted)...)
 	r.toResponse, r.toRecorded, err = deliveryTimes(ctx, b.db.db, r.pass.started)
+	if err != nil {
+		return err
+	}
+	r.passTimeline, err = readTimeline(ctx, b.db.db, b.first, o.batch, r.pass.started, r.pass.wall)
 	return err
 }
 
@@ -220,10 +233,13 @@ func (b *bench) measureFloor(ctx context.Context, r *results) error {
 		return err
 	}
 	defer db.Close()
+	b.sampler.waitForIdle(ctx, o.waitIdle)
 	b.log.Info("measuring the SQL floor")
+	cpuBefore := b.sampler.sample()
 	if r.sql, err = measureSQLFloor(ctx, db, b.proxy, r.plan, b.first, o.batch); err != nil {
 		return err
 	}
+	r.sqlCPU = between(cpuBefore, b.sampler.sample(), 0)
 	state, err := readQueueState(ctx, b.db.db, b.first, o.notices)
 	if err != nil {
 		return err
@@ -234,12 +250,25 @@ func (b *bench) measureFloor(ctx context.Context, r *results) error {
 	}
 
 	b.log.Info("measuring the POST floor")
-	p, err := newPoster(ctx, b.svc.TokenURL(), b.svc.NoticeURL(), clientID, clientSecret, o.concurrency)
+	service, err := newPoster(ctx, b.svc.TokenURL(), b.svc.NoticeURL(), clientID, clientSecret, o.concurrency)
 	if err != nil {
 		return err
 	}
-	r.post, err = measurePostFloor(ctx, p, filepath.Join(b.work, "archive"), o.concurrency)
-	return err
+	discard := startDiscardReceiver()
+	defer discard.Close()
+	bare, err := newPoster(ctx, "", discard.URL, "", "", o.concurrency)
+	if err != nil {
+		return err
+	}
+	b.sampler.waitForIdle(ctx, o.waitIdle)
+	cpuBefore = b.sampler.sample()
+	floors, err := measurePostFloor(ctx, []*poster{service, bare}, filepath.Join(b.work, "archive"), o.concurrency)
+	if err != nil {
+		return err
+	}
+	r.postCPU = between(cpuBefore, b.sampler.sample(), 0)
+	r.post, r.postDiscard = floors[0], floors[1]
+	return nil
 }
 
 // openPool opens the bench database with koha-webhooks' driver options,

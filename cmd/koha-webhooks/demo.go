@@ -28,8 +28,12 @@ func demoCommand(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fs.SetOutput(stderr)
 	serverDSN := fs.String("server-dsn", "root@tcp(127.0.0.1:3306)/", "MariaDB server to create the throwaway database on (a DSN without database name)")
 	keep := fs.Bool("keep", false, "keep the demo database instead of dropping it")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: koha-webhooks demo [flags]\n\nCreates a throwaway database with Koha's schema (found through KOHA_SCHEMA_SQL), a sample library and\none notice per content shape, runs one pass against a token endpoint and receiver on loopback, prints\nhow each row ended, and drops the database.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseArgs(fs, args, stderr); !ok {
+		return code
 	}
 	ctx := context.Background()
 	d, err := newDemo(ctx, *serverDSN)

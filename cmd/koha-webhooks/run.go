@@ -68,6 +68,10 @@ func runCommand(args []string, stdout, stderr io.Writer, getenv func(string) str
 		return code
 	}
 
+	if f.limit < 0 || f.messageID < 0 || f.borrower < 0 {
+		fmt.Fprintln(stderr, "koha-webhooks run: --limit, --message-id and --borrowernumber must not be negative")
+		return exitUsage
+	}
 	settings, err := resolveRunSettings(&f, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "koha-webhooks:", err)
@@ -109,8 +113,9 @@ func transportFilter(types []string) (filter []string, skip bool) {
 }
 
 func newLogger(w io.Writer, verbose int) *slog.Logger {
+	// Verbosity 1 and up adds a line per batch and per delivered notice.
 	level := slog.LevelInfo
-	if verbose >= 2 {
+	if verbose >= 1 {
 		level = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))

@@ -5,8 +5,10 @@ package archive
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,12 +48,18 @@ func FileName(start time.Time, libraryName string) string {
 	return start.UTC().Format("2006-01-02T15-04-05Z") + "-Notices-" + name + ".json"
 }
 
-// Create opens a new archive file in dir and writes its header.
+// Create opens a new archive file in dir and writes its header. When a
+// file of that name exists (two passes started in the same second), it
+// adds "-2", "-3", … before the extension.
 func Create(dir, fileName, pluginVersion, payloadFormat string) (*Writer, error) {
 	path := filepath.Join(dir, fileName)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	for n := 2; errors.Is(err, fs.ErrExist) && n < 1000; n++ {
+		path = filepath.Join(dir, fmt.Sprintf("%s-%d.json", strings.TrimSuffix(fileName, ".json"), n))
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("create archive file: %w (check WEBHOOK_ARCHIVE_PATH)", err)
+		return nil, fmt.Errorf("create archive file: %w (check that WEBHOOK_ARCHIVE_PATH is a writable directory)", err)
 	}
 	w := &Writer{path: path, file: f, buf: bufio.NewWriterSize(f, 64<<10)}
 	fmt.Fprintf(w.buf, `{"json_structure_version":%q,"webhook_plugin_version":%q,"payload_format":%q,"messages":[`,

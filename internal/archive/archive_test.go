@@ -81,3 +81,21 @@ func TestEnsureDirReportsUnwritablePath(t *testing.T) {
 		t.Error("EnsureDir under a regular file succeeded")
 	}
 }
+
+func TestCreateAvoidsNameCollision(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first, err := Create(dir, "x-Notices-Koha.json", "1", "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Create(dir, "x-Notices-Koha.json", "1", "full")
+	if err != nil {
+		t.Fatalf("second pass in the same second: %v", err)
+	}
+	first.Close()
+	second.Close()
+	if filepath.Base(second.Path()) != "x-Notices-Koha-2.json" {
+		t.Errorf("second archive = %s", second.Path())
+	}
+}

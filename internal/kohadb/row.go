@@ -82,6 +82,14 @@ func (r *Row) Value(name string) ([]byte, bool) {
 	return r.Values[i], true
 }
 
+// Set replaces the value of column name (nil for NULL); a column the row
+// lacks is ignored.
+func (r *Row) Set(name string, v []byte) {
+	if i := r.Columns.Index(name); i >= 0 {
+		r.Values[i] = v
+	}
+}
+
 // String returns column name as a string; "" for NULL.
 func (r *Row) String(name string) string {
 	v, _ := r.Value(name)

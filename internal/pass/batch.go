@@ -49,6 +49,7 @@ func (p *run) handle(ctx context.Context, claim *queue.Claim, parsed map[int64]p
 	p.actions.start(ctx)
 	p.handled += len(claim.Messages)
 	p.summary.Claimed += len(claim.Messages)
+	p.log.Debug("batch claimed", "notices", len(claim.Messages), "first_message_id", claim.Messages[0].MessageID())
 	b := &batch{token: claim.Token, stopLease: func() {}}
 	if !p.cfg.TestMode {
 		b.stopLease = p.keepLease(ctx, claim.Token)
@@ -266,6 +267,10 @@ func (p *run) deliverAll(ctx context.Context, items []*item) (unstarted []int64)
 			}
 			it.outcome = p.decide(it.claimed, res, p.cfg.Now())
 			p.summary.addDelivery(res)
+			if res.Err == nil {
+				p.log.Debug("notice delivered", "message_id", it.id, "http_status", res.StatusCode,
+					"bytes", res.BytesSent, "duration", res.Duration.String())
+			}
 			if p.cfg.Observer != nil {
 				p.cfg.Observer.Delivered(it.claimed.Message, res)
 			}

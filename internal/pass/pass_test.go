@@ -91,7 +91,7 @@ func TestRunPayloadLeavesOutSecrets(t *testing.T) {
 		t.Fatalf("got %d POSTs", len(got))
 	}
 	body := string(got[0].Body)
-	for _, secret := range []string{`"password":`, `"secret"`, "borrowernotes", "abstract", "TOTPSECRET", "staff-only note", `"content"`, `"metadata"`} {
+	for _, secret := range []string{`"password":`, `"secret"`, "borrowernotes", "abstract", "TOTPSECRET", "staff-only note", `"content"`, `"metadata"`, "overdrive_auth_token"} {
 		if strings.Contains(body, secret) {
 			t.Errorf("payload contains %s", secret)
 		}
@@ -306,7 +306,13 @@ func TestRunRetriesServerError(t *testing.T) {
 	}
 	got := f.received(id)
 	if len(got) != 2 || got[0].IdempotencyKey != got[1].IdempotencyKey {
-		t.Errorf("POSTs = %d; the retry must repeat the Idempotency-Key", len(got))
+		t.Fatalf("POSTs = %d; the retry must repeat the Idempotency-Key", len(got))
+	}
+	for i, r := range got {
+		msg := decode(t, r)["message"].(map[string]any)
+		if msg["status"] != "deleted" || msg["failure_code"] != "WEBHOOK_IN_PROGRESS" {
+			t.Errorf("attempt %d: message status %v failure_code %v, want the same on every attempt", i+1, msg["status"], msg["failure_code"])
+		}
 	}
 	var attempts int
 	must(t, f.db.DB.QueryRowContext(f.ctx, `SELECT attempts FROM koha_webhooks_deliveries WHERE message_id = ?`, id).Scan(&attempts))

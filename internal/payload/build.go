@@ -41,7 +41,9 @@ type Options struct {
 // Columns never sent, per table.
 var (
 	omitMessage = map[string]bool{"content": true, "metadata": true}
-	omitPatron  = map[string]bool{"password": true, "secret": true, "borrowernotes": true}
+	// overdrive_auth_token is a patron's OverDrive credential; the notice
+	// service has no use for it.
+	omitPatron = map[string]bool{"password": true, "secret": true, "borrowernotes": true, "overdrive_auth_token": true}
 	omitBiblio  = map[string]bool{"abstract": true}
 )
 

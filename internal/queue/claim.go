@@ -30,6 +30,7 @@ func (q *Queue) ClaimNew(ctx context.Context, ids []int64) (*Claim, error) {
 		}
 		locked := make([]int64, len(rows))
 		for i, r := range rows {
+			markClaimed(r)
 			c := &Claimed{Message: r, IdempotencyKey: newIdempotencyKey()}
 			locked[i] = c.MessageID()
 			claim.Messages = append(claim.Messages, c)
@@ -91,6 +92,7 @@ func (q *Queue) ClaimDue(ctx context.Context, f Filter, limit int, dueBy time.Ti
 			return err
 		}
 		for _, r := range rows {
+			markClaimed(r)
 			id, _ := r.Int("message_id")
 			c := state[id]
 			c.Message = r
@@ -102,6 +104,13 @@ func (q *Queue) ClaimDue(ctx context.Context, f Filter, limit int, dueBy time.Ti
 		return nil, err
 	}
 	return claim, nil
+}
+
+// markClaimed sets a row read under a claim's lock to the values the claim
+// writes, so that every attempt's payload shows the notice the same way.
+func markClaimed(r *kohadb.Row) {
+	r.Set("status", []byte("deleted"))
+	r.Set("failure_code", []byte("WEBHOOK_IN_PROGRESS"))
 }
 
 func (q *Queue) lockDue(ctx context.Context, tx *sql.Tx, f Filter, limit int, dueBy time.Time) ([]int64, error) {
