@@ -47,6 +47,13 @@ func (s *intSet) missing(found map[int64]*kohadb.Row) []int64 {
 	return out
 }
 
+// rest returns the ids that have no entry in found, as a set.
+func (s *intSet) rest(found map[int64]*kohadb.Row) *intSet {
+	out := newIntSet()
+	out.addAll(s.missing(found))
+	return out
+}
+
 // textSet is an ordered, case-insensitive set of codes.
 type textSet struct {
 	seen map[string]bool

@@ -59,20 +59,20 @@ func (l *Loader) loadTables(ctx context.Context, reqs []Request) (*tables, error
 	t := &tables{}
 	var err error
 
-	// Stage 1: the rows the notices name directly. A checkout id is looked
-	// up in both issues and old_issues, a hold id in both reserves and
-	// old_reserves, because Koha keeps the id when a loan is returned or a
-	// hold is filled or cancelled.
+	// Stage 1: the rows the notices name directly. Koha keeps the id when
+	// it moves a returned loan to old_issues or a filled or cancelled hold
+	// to old_reserves, so an id is in exactly one of the two tables: the
+	// second is read only for the ids the first lacks.
 	if t.issues, err = l.byInt(ctx, "issues", "issue_id", ids.checkouts); err != nil {
 		return nil, err
 	}
-	if t.oldIssues, err = l.byInt(ctx, "old_issues", "issue_id", ids.checkouts); err != nil {
+	if t.oldIssues, err = l.byInt(ctx, "old_issues", "issue_id", ids.checkouts.rest(t.issues)); err != nil {
 		return nil, err
 	}
 	if t.reserves, err = l.byInt(ctx, "reserves", "reserve_id", ids.holds); err != nil {
 		return nil, err
 	}
-	if t.oldReserves, err = l.byInt(ctx, "old_reserves", "reserve_id", ids.holds); err != nil {
+	if t.oldReserves, err = l.byInt(ctx, "old_reserves", "reserve_id", ids.holds.rest(t.reserves)); err != nil {
 		return nil, err
 	}
 
@@ -208,11 +208,7 @@ func (l *Loader) withFallback(ctx context.Context, table, deleted, key string, i
 	if err != nil {
 		return nil, err
 	}
-	rest := newIntSet()
-	for _, id := range ids.missing(out) {
-		rest.add(id)
-	}
-	more, err := l.byInt(ctx, deleted, key, rest)
+	more, err := l.byInt(ctx, deleted, key, ids.rest(out))
 	if err != nil {
 		return nil, err
 	}
