@@ -119,6 +119,16 @@ func (u cpuUse) String() string {
 		u.busy, u.capacity, u.program, u.mariadb, u.bench, u.other, u.iowait)
 }
 
+// busyElsewhere returns a warning when other processes used more than a
+// tenth of the CPU capacity, and "" otherwise. MariaDB's time for other
+// clients counts as MariaDB, so the check can miss their load.
+func (u cpuUse) busyElsewhere() string {
+	if u.capacity <= 0 || u.other <= u.capacity/10 {
+		return ""
+	}
+	return fmt.Sprintf("other processes used %.0f%% of the CPUs during this measurement: repeat the run on an idle machine", 100*u.other/u.capacity)
+}
+
 // waitForIdle waits, up to limit, for a second in which less than a tenth
 // of the CPU capacity was busy, and returns the busy share of the last
 // second it watched.

@@ -59,7 +59,7 @@ func openArchive(dir string) (*archiveReader, error) {
 	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		f.Close()
-		return nil, fmt.Errorf("read archive %s: messages is not an array", matches[0])
+		return nil, fmt.Errorf("read archive %s: \"messages\" is not an array", matches[0])
 	}
 	return &archiveReader{file: f, dec: dec}, nil
 }

@@ -190,6 +190,9 @@ func (p *run) build(items []*item) {
 		default:
 			it.body = payload.Build(nil, b, p.cfg.Payload)
 		}
+		// The rows are no longer needed once the payload exists; dropping
+		// them keeps a waiting batch small.
+		it.bundle = nil
 	}
 }
 

@@ -44,7 +44,7 @@ var (
 	// overdrive_auth_token is a patron's OverDrive credential; the notice
 	// service has no use for it.
 	omitPatron = map[string]bool{"password": true, "secret": true, "borrowernotes": true, "overdrive_auth_token": true}
-	omitBiblio  = map[string]bool{"abstract": true}
+	omitBiblio = map[string]bool{"abstract": true}
 )
 
 // Build returns the JSON payload for one bundle, appended to dst.

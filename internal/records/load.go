@@ -113,19 +113,19 @@ func (l *Loader) loadBiblioitems(ctx context.Context, t *tables, ids *batchIDs) 
 	t.biblioitems = map[int64]*kohadb.Row{}
 	t.biblioitemsByBiblio = map[int64]*kohadb.Row{}
 	for _, table := range []string{"biblioitems", "deletedbiblioitems"} {
-		lookups := []struct {
-			column string
-			ids    []int64
-		}{
-			{"biblioitemnumber", ids.biblioitems.missing(t.biblioitems)},
-			{"biblionumber", ids.biblios.missing(t.biblioitemsByBiblio)},
-		}
-		for _, lookup := range lookups {
-			if len(lookup.ids) == 0 {
+		for _, column := range []string{"biblioitemnumber", "biblionumber"} {
+			// The biblionumber list is computed after the biblioitemnumber
+			// lookup, so it names only biblios still without a biblioitem
+			// (holds on titles whose item the notice does not name).
+			want := ids.biblioitems.missing(t.biblioitems)
+			if column == "biblionumber" {
+				want = ids.biblios.missing(t.biblioitemsByBiblio)
+			}
+			if len(want) == 0 {
 				continue
 			}
-			rows, err := kohadb.QueryRows(ctx, l.DB, "SELECT * FROM "+table+" WHERE "+lookup.column+" IN ("+
-				kohadb.Placeholders(len(lookup.ids))+")", appendInts(nil, lookup.ids)...)
+			rows, err := kohadb.QueryRows(ctx, l.DB, "SELECT * FROM "+table+" WHERE "+column+" IN ("+
+				kohadb.Placeholders(len(want))+")", appendInts(nil, want)...)
 			if err != nil {
 				return &Error{Table: table, Err: err}
 			}
