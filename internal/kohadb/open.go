@@ -58,7 +58,7 @@ func ApplyOptions(cfg *mysql.Config) {
 	}
 }
 
-// Open connects to the database described by cfg and checks that it answers.
+// Open connects to the database described by cfg and pings it.
 func Open(ctx context.Context, cfg *mysql.Config) (*sql.DB, error) {
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {

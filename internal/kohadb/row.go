@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// ValueType is how a column's values are written to JSON.
+// ValueType is the JSON type a column's values are written as.
 type ValueType uint8
 
 const (

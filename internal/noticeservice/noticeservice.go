@@ -24,11 +24,11 @@ type Received struct {
 	// payload.message_id (minimal payloads); 0 when absent.
 	MessageID      int64
 	IdempotencyKey string
-	Status         int // the status the receiver answered with
+	Status         int // the HTTP status the receiver responded with
 	At             time.Time
 }
 
-// Reply is what the receiver answers to one POST.
+// Reply is the receiver's response to one POST.
 type Reply struct {
 	Status int         // 0 means 200
 	Header http.Header // extra response headers, e.g. Retry-After
@@ -49,7 +49,7 @@ type Service struct {
 	server *httptest.Server
 
 	mu           sync.Mutex
-	tokenFailure int // HTTP status the token endpoint answers; 0 issues tokens
+	tokenFailure int // HTTP status the token endpoint returns; 0 issues tokens
 	tokens       map[string]bool
 	tokenCount   int
 	received     []*Received
@@ -86,7 +86,7 @@ func (s *Service) FailTokens(status int) {
 	s.mu.Unlock()
 }
 
-// RevokeTokens forgets every issued token, so the next POST gets a 401.
+// RevokeTokens invalidates every issued token, so the next POST gets a 401.
 func (s *Service) RevokeTokens() {
 	s.mu.Lock()
 	s.tokens = map[string]bool{}
@@ -107,7 +107,7 @@ func (s *Service) Received() []*Received {
 	return append([]*Received(nil), s.received...)
 }
 
-// Accepted returns the number of POSTs answered with a 2xx status.
+// Accepted returns the number of POSTs that got a 2xx response.
 func (s *Service) Accepted() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -61,8 +61,8 @@ type Config struct {
 	// "daemon" for serve. Default "cron".
 	Interface string
 	// LogEveryPass writes STARTED and DONE rows to action_logs even for a
-	// pass that found nothing, as a cron run does; the daemon logs only
-	// passes that handled notices.
+	// pass that found nothing, as a cron run does. The daemon leaves it off
+	// and logs only passes that handled notices.
 	LogEveryPass bool
 	// Version is reported in archive files as webhook_plugin_version.
 	Version string

@@ -40,8 +40,8 @@ func (p *run) decide(c *queue.Claimed, res delivery.Result, now time.Time) *queu
 	}
 
 	// Failure policy: fail open to a retry for transient errors (network,
-	// timeouts, 408, 425, 429, 5xx, no token); the row stays 'deleted' so
-	// Koha never emails it meanwhile.
+	// timeouts, 408, 425, 429, 5xx, no token). The row stays 'deleted', so
+	// Koha does not email it meanwhile.
 	o.State = queue.StateRetry
 	o.NextAttemptAt = next
 	prefix := "WEBHOOK_RETRY"

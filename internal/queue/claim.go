@@ -13,8 +13,8 @@ import (
 // ClaimNew claims the rows among ids that are still pending. Rows another
 // pass has locked or already claimed are skipped, so concurrent passes never
 // hold the same notice. Each claimed row becomes status 'deleted' with
-// failure_code WEBHOOK_IN_PROGRESS and gets a fresh idempotency key; a row a
-// person set back to pending starts over with zero attempts.
+// failure_code WEBHOOK_IN_PROGRESS and gets a fresh idempotency key. A row
+// a person set back to pending starts over with zero attempts.
 func (q *Queue) ClaimNew(ctx context.Context, ids []int64) (*Claim, error) {
 	claim := &Claim{Token: newToken()}
 	if len(ids) == 0 {

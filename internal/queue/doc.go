@@ -7,7 +7,7 @@
 // attempt count and schedule, the last HTTP status and error, and the
 // delivery time. Koha's tables get no new columns.
 //
-// While a notice is claimed or waiting for a retry its message_queue row is
-// status 'deleted', which Koha's own sender ignores and which does not get
-// the patron restricted; only final failures use 'failed'.
+// While a notice is claimed or waiting for a retry, its message_queue row
+// is status 'deleted'. Koha's own sender ignores that status, and Koha does
+// not restrict the patron for it. Only final failures use 'failed'.
 package queue

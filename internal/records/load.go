@@ -61,8 +61,8 @@ func (l *Loader) loadTables(ctx context.Context, reqs []Request) (*tables, error
 
 	// Stage 1: the rows the notices name directly. Koha keeps the id when
 	// it moves a returned loan to old_issues or a filled or cancelled hold
-	// to old_reserves, so an id is in exactly one of the two tables: the
-	// second is read only for the ids the first lacks.
+	// to old_reserves, so an id is in exactly one of the two tables. The
+	// second table is read only for the ids the first lacks.
 	if t.issues, err = l.byInt(ctx, "issues", "issue_id", ids.checkouts); err != nil {
 		return nil, err
 	}

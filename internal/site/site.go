@@ -23,7 +23,8 @@ import (
 	"github.com/koha-webhooks/koha-webhooks/internal/version"
 )
 
-// Options are what differs between the commands that open a site.
+// Options holds the settings that differ between the commands that open
+// a site.
 type Options struct {
 	// Interface is written to action_logs.interface: "cron" or "daemon".
 	Interface string
